@@ -7,3 +7,4 @@ export * from './maps.js';
 export * from './prng.js';
 export * from './rwsem.js';
 export * from './vma.js';
+export * from './unmapped-area.js';
