@@ -230,7 +230,10 @@ export const MADV_NAMES: Readonly<Record<string, number>> = {
  * `['MAP_PRIVATE', 'MAP_ANONYMOUS']` → number. Throws, naming the word, on an
  * unknown name. A plain decimal or hex number is accepted as itself.
  */
-export function parseFlagNames(names: readonly string[], table: Readonly<Record<string, number>>): number {
+export function parseFlagNames(
+  names: readonly string[],
+  table: Readonly<Record<string, number>>,
+): number {
   let v = 0;
   for (const n of names) {
     const known = table[n];

@@ -6,5 +6,5 @@ export * from './layout.js';
 export * from './maps.js';
 export * from './prng.js';
 export * from './rwsem.js';
-export * from './vma.js';
 export * from './unmapped-area.js';
+export * from './vma.js';

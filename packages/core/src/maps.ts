@@ -40,7 +40,8 @@ export function formatMapsLine(e: MapsEntry): string {
   return `${head}${pad} ${e.path}`;
 }
 
-const LINE = /^([0-9a-f]+)-([0-9a-f]+) ([r-][w-][x-][sp]) ([0-9a-f]+) ([0-9a-f]+:[0-9a-f]+) (\d+)(?: +(.*))?$/;
+const LINE =
+  /^([0-9a-f]+)-([0-9a-f]+) ([r-][w-][x-][sp]) ([0-9a-f]+) ([0-9a-f]+:[0-9a-f]+) (\d+)(?: +(.*))?$/;
 
 /**
  * Parses one maps line; throws an Error saying what is wrong (the caller adds

@@ -22,7 +22,8 @@ export class RwSem {
     this.readers--;
   }
   downWrite(): void {
-    if (this.writer || this.readers > 0) throw new Error(`${this.name}: write lock taken while held`);
+    if (this.writer || this.readers > 0)
+      throw new Error(`${this.name}: write lock taken while held`);
     this.writer = true;
     this.writeAcquisitions++;
   }

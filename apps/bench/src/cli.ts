@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+import { SnapshotError } from '@vmalab/mm';
+/**
+ * The `vmalab` command. Exit codes: 0 success, 1 internal error (a bug:
+ * please report it with the stack trace), 2 a mistake in the command or its
+ * input (reported in one line, no stack trace).
+ */
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { DEFAULT_SNAPSHOT, runDemo } from './demo.js';
+import { findPreset, PRESETS, STRATEGIES, UsageError } from './presets.js';
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`'${v}' is not a positive integer`);
+  return n;
+}
+
+export function buildProgram(out: (s: string) => void): Command {
+  const program = new Command('vmalab')
+    .description(
+      'A laboratory for how Linux manages a process address space: swap VMA indexes, unmapped-area\nfinders and rmap lockers, and watch layouts and exact cost counters change.',
+    )
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('demo')
+    .description(
+      "Load a real process's layout (a /proc/PID/smaps snapshot of cat on Linux 6.18), create thread\nstacks with guard pages, free one, map 2 MiB (THP-aligned) and grow the heap; print the\nresulting /proc/PID/maps and the counters.",
+    )
+    .option(
+      '-p, --preset <name>',
+      `strategy preset (${PRESETS.map((p) => p.name).join(', ')})`,
+      'linux-2.4',
+    )
+    .option(
+      '-s, --snapshot <file>',
+      'initial layout: /proc/PID/maps text, or "line<TAB>VmFlags" lines',
+      DEFAULT_SNAPSHOT,
+    )
+    .option('-n, --stacks <n>', 'thread stacks to create', positiveInt, 8)
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vmalab demo\n  vmalab demo --stacks 100 --json\n  cat /proc/$$/maps > my.maps && vmalab demo --snapshot my.maps',
+    )
+    .action((o: { preset: string; snapshot: string; stacks: number; json?: boolean }) => {
+      const preset = findPreset(o.preset);
+      const r = runDemo(preset, o.snapshot, o.stacks);
+      const counters = r.counters.snapshot();
+      if (o.json) {
+        out(
+          `${JSON.stringify({ preset: preset.name, log: r.log, maps: r.after.split('\n').filter(Boolean), counters }, null, 2)}\n`,
+        );
+        return;
+      }
+      out(`preset ${preset.name}: ${preset.description}\n\n`);
+      out(`${r.log.join('\n')}\n\n/proc/PID/maps afterwards:\n${r.after}\ncounters:\n`);
+      for (const [k, v] of Object.entries(counters)) {
+        if (Array.isArray(v) ? v.some((x) => x) : v)
+          out(`  ${k.padEnd(20)} ${Array.isArray(v) ? `[${v.join(', ')}]` : v}\n`);
+      }
+    });
+
+  program
+    .command('list')
+    .description('List the strategies (with their options) and the presets.')
+    .action(() => {
+      out('strategies:\n');
+      for (const s of STRATEGIES) {
+        out(`  ${s.role.padEnd(7)} ${s.name.padEnd(12)} Linux ${s.kernels}: ${s.description}\n`);
+        for (const o of s.options) {
+          const values = o.values ? ` (${o.values.join(' | ')})` : '';
+          out(
+            `          --${o.name} <${o.type}>${values}, default ${String(o.default)}: ${o.description}\n`,
+          );
+        }
+      }
+      out('\npresets:\n');
+      for (const p of PRESETS) out(`  ${p.name.padEnd(12)} ${p.description}\n`);
+    });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram((s) => process.stdout.write(s));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof UsageError || e instanceof SnapshotError) {
+      process.stderr.write(`vmalab: ${e.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`vmalab: internal error (please report): ${(e as Error).stack ?? e}\n`);
+    return 1;
+  }
+}
+
+const invoked = process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '');
+if (invoked) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,62 @@
+/**
+ * Presets: historical configurations by name (DESIGN.md §3). Each names one
+ * strategy per role; strategies come only through their `strategy`
+ * descriptors. Presets whose strategies have not landed yet are absent.
+ */
+import type {
+  Counters,
+  RmapLocker,
+  StrategyDescriptor,
+  UnmappedAreaFinder,
+  VmaIndex,
+} from '@vmalab/core';
+import { strategy as linear } from '@vmalab/finder-linear';
+import { strategy as list } from '@vmalab/index-list';
+import { strategy as unbatched } from '@vmalab/rmap-unbatched';
+
+export const STRATEGIES: readonly StrategyDescriptor[] = [list, linear, unbatched];
+
+export interface Preset {
+  name: string;
+  description: string;
+  index: [StrategyDescriptor<'index'>, Record<string, unknown>];
+  finder: [StrategyDescriptor<'finder'>, Record<string, unknown>];
+  rmap: [StrategyDescriptor<'rmap'>, Record<string, unknown>];
+}
+
+export const PRESETS: readonly Preset[] = [
+  {
+    name: 'linux-2.4',
+    description:
+      'sorted VMA list with mmap_cache, first-fit linear search, one i_mmap lock per file VMA',
+    index: [list, { mmapCache: true }],
+    finder: [linear, {}],
+    rmap: [unbatched, {}],
+  },
+];
+
+export function findPreset(name: string): Preset {
+  const p = PRESETS.find((x) => x.name === name);
+  if (!p) {
+    throw new UsageError(
+      `unknown preset '${name}' (available: ${PRESETS.map((x) => x.name).join(', ')})`,
+    );
+  }
+  return p;
+}
+
+export function instantiate(
+  p: Preset,
+  counters: Counters,
+): { index: VmaIndex; finder: UnmappedAreaFinder; rmap: RmapLocker } {
+  return {
+    index: p.index[0].create(p.index[1], counters),
+    finder: p.finder[0].create(p.finder[1], counters),
+    rmap: p.rmap[0].create(p.rmap[1], counters),
+  };
+}
+
+/** A mistake in the command line or its inputs: reported without a stack trace, exit code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
