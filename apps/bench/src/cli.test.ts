@@ -1,0 +1,93 @@
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { buildProgram, main } from './cli.js';
+import { DEFAULT_SNAPSHOT, runDemo } from './demo.js';
+import { findPreset } from './presets.js';
+
+async function run(args: string[]): Promise<{ out: string; err: string; code: number }> {
+  let out = '';
+  let err = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
+    out += String(s);
+    return true;
+  });
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
+    err += String(s);
+    return true;
+  });
+  try {
+    const code = await main(args);
+    return { out, err, code };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+describe('vmalab demo', () => {
+  it('creates the stacks 2 MiB aligned, reuses the freed one for the THP map, and counts', () => {
+    const r = runDemo(findPreset('linux-2.4'), DEFAULT_SNAPSHOT, 8);
+    expect(r.log.filter((l) => /guard page mprotect → 0$/.test(l))).toHaveLength(8);
+    expect(
+      r.log.some((l) => /mmap 2 MiB anonymous → 0x[0-9a-f]+ \(2 MiB aligned: true\)/.test(l)),
+    ).toBe(true);
+    // 37 snapshot VMAs + 8 stacks × 2 − 2 (freed stack) + 1 (2 MiB map); the heap grows in place.
+    expect(r.after.trim().split('\n')).toHaveLength(37 + 16 - 2 + 1);
+    expect(r.counters.splits).toBe(8);
+    expect(r.counters.placements).toBeGreaterThan(0);
+    expect(r.after).toContain('[heap]');
+  });
+
+  it('prints JSON with --json', async () => {
+    const r = await run(['demo', '--stacks', '2', '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.preset).toBe('linux-2.4');
+    expect(j.log).toHaveLength(2 + 3);
+    expect(j.counters.splits).toBe(2);
+  });
+
+  it('names the offending input and exits 2 on user mistakes, without a stack trace', async () => {
+    const bad = await run(['demo', '--preset', 'linux-9.9']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toBe("vmalab: unknown preset 'linux-9.9' (available: linux-2.4)\n");
+    const missing = await run(['demo', '--snapshot', '/nonexistent/maps']);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain("cannot read snapshot '/nonexistent/maps': ENOENT");
+    const f = join(tmpdir(), `vmalab-bad-${process.pid}.maps`);
+    writeFileSync(
+      f,
+      '00400000-00452000 r-xp 00000000 08:02 173521      /usr/bin/dbus-daemon\nnot a maps line\n',
+    );
+    const malformed = await run(['demo', '--snapshot', f]);
+    expect(malformed.code).toBe(2);
+    expect(malformed.err).toMatch(/vmalab-bad-\d+\.maps:2: not a \/proc\/PID\/maps line/);
+    expect(malformed.err).not.toContain('    at ');
+    const n = await run(['demo', '--stacks', 'many']);
+    expect(n.code).toBe(2);
+    expect(n.err).toContain("'many' is not a positive integer");
+  });
+});
+
+describe('vmalab list and help', () => {
+  it('lists every strategy with its options, and the presets', async () => {
+    const r = await run(['list']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/index\s+list\s+Linux/);
+    expect(r.out).toMatch(/finder\s+linear/);
+    expect(r.out).toMatch(/rmap\s+unbatched/);
+    expect(r.out).toContain('--mmapCache <boolean>');
+    expect(r.out).toContain('linux-2.4');
+  });
+
+  it('--help teaches the commands', () => {
+    let out = '';
+    const p = buildProgram(() => {});
+    p.configureOutput({ writeOut: (s) => (out += s) });
+    expect(() => p.parse(['--help'], { from: 'user' })).toThrow();
+    expect(out).toContain('demo');
+    expect(out).toContain('list');
+  });
+});
