@@ -85,7 +85,11 @@ describe('vmalab list and help', () => {
   it('--help teaches the commands', () => {
     let out = '';
     const p = buildProgram(() => {});
-    p.configureOutput({ writeOut: (s) => (out += s) });
+    p.configureOutput({
+      writeOut: (s) => {
+        out += s;
+      },
+    });
     expect(() => p.parse(['--help'], { from: 'user' })).toThrow();
     expect(out).toContain('demo');
     expect(out).toContain('list');

@@ -493,7 +493,7 @@ function finderProperty(
   createIndex: (c: Counters) => VmaIndex,
   opts: FinderSuiteOptions,
 ): void {
-  const numRuns = opts.numRuns ?? 100;
+  const numRuns = opts.numRuns ?? 250;
   const n = opts.requests ?? 40;
   it(
     `answers validly${opts.exact ? ' and exactly' : ''} on ${numRuns} random layouts × ${n} requests, ENOMEM only when nothing fits`,

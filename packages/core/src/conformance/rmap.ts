@@ -218,7 +218,7 @@ export function describeRmapLocker(
       checkUnlinked(locker, counters, b, opts);
     });
 
-    const numRuns = opts.numRuns ?? 200;
+    const numRuns = opts.numRuns ?? 400;
     it(
       `keeps the unlink invariants on ${numRuns} random teardown sequences`,
       () => {
