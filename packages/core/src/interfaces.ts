@@ -37,13 +37,25 @@ export interface VmaIndex extends Iterable<Vma> {
   validate(): void;
 }
 
-/** An index that tracks free gaps (rb_subtree_gap, maple ALLOC_RANGE). */
+/**
+ * An index that tracks free gaps (rb_subtree_gap, maple ALLOC_RANGE).
+ *
+ * Two kinds, as in Linux: the maple tree (6.1+) keeps `'raw'` gaps — the holes
+ * between VMAs — and vm_unmapped_area fixes up stack guard gaps afterwards with
+ * a retry loop (core's `vmUnmappedArea`); the gap-augmented rbtree (4.12–6.0)
+ * kept `'guard'` gaps — a VM_GROWSDOWN VMA's gap ends at vm_start_gap, its
+ * start minus the stack guard gap — and searched them directly. The two give
+ * different addresses near stacks (the retry loop can hide holes below a
+ * guard gap).
+ */
 export interface GapIndex extends VmaIndex {
+  readonly gapKind: 'raw' | 'guard';
   /**
    * Lowest (bottom-up) or highest (top-down) address `a` such that
-   * `[a, a + length)` holds no VMA and `low ≤ a`, `a + length ≤ high`
-   * (mas_empty_area / mas_empty_area_rev). Gaps are raw holes; guard gaps are
-   * the finder's business. undefined when there is none.
+   * `[a, a + length)` lies in one gap and `low ≤ a`, `a + length ≤ high`
+   * (mas_empty_area / mas_empty_area_rev for raw gaps). For `'guard'` gaps no
+   * part of `[a, a + length)` may lie in a grows-down VMA's guard gap.
+   * undefined when there is none.
    */
   findGap(length: number, low: number, high: number, topDown: boolean): number | undefined;
 }

@@ -24,6 +24,7 @@ import { hex, type Vma } from '../vma.js';
  * re-sorts. It counts nothing (its `counters` are accepted for symmetry).
  */
 export class ReferenceIndex implements GapIndex {
+  readonly gapKind = 'raw' as const;
   readonly name: string = 'reference';
   private vmas: Vma[] = [];
 
@@ -153,18 +154,26 @@ export function holesOf(vmas: readonly Vma[]): Hole[] {
   return out;
 }
 
-/** `GapIndex.findGap` by scanning every hole. */
+/**
+ * `GapIndex.findGap` by scanning every hole. With `stackGuardGap` the gaps are
+ * `'guard'` gaps: a hole below a grows-down VMA ends at its vm_start_gap.
+ */
 export function referenceFindGap(
   vmas: readonly Vma[],
   length: number,
   low: number,
   high: number,
   topDown: boolean,
+  stackGuardGap?: number,
 ): number | undefined {
   let found: number | undefined;
   for (const h of holesOf(vmas)) {
+    const top =
+      stackGuardGap !== undefined && h.next
+        ? Math.max(h.lo, vmStartGap({ stackGuardGap }, h.next))
+        : h.hi;
     const lo = Math.max(h.lo, low);
-    const hi = Math.min(h.hi, high);
+    const hi = Math.min(top, high);
     if (hi - lo < length) continue;
     if (!topDown) return lo;
     found = hi - length;
