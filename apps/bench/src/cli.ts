@@ -101,6 +101,11 @@ export async function main(argv: string[]): Promise<number> {
 
 const invoked = process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '');
 if (invoked) {
+  // `vmalab … | head`: a closed pipe ends the output, not the program with a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });
