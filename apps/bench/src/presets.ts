@@ -10,11 +10,21 @@ import type {
   UnmappedAreaFinder,
   VmaIndex,
 } from '@vmalab/core';
+import { strategy as freeAreaCache } from '@vmalab/finder-free-area-cache';
+import { strategy as gap } from '@vmalab/finder-gap';
 import { strategy as linear } from '@vmalab/finder-linear';
 import { strategy as list } from '@vmalab/index-list';
+import { strategy as rbtree } from '@vmalab/index-rbtree';
 import { strategy as unbatched } from '@vmalab/rmap-unbatched';
 
-export const STRATEGIES: readonly StrategyDescriptor[] = [list, linear, unbatched];
+export const STRATEGIES: readonly StrategyDescriptor[] = [
+  list,
+  rbtree,
+  linear,
+  freeAreaCache,
+  gap,
+  unbatched,
+];
 
 export interface Preset {
   name: string;
@@ -31,6 +41,22 @@ export const PRESETS: readonly Preset[] = [
       'sorted VMA list with mmap_cache, first-fit linear search, one i_mmap lock per file VMA',
     index: [list, { mmapCache: true }],
     finder: [linear, {}],
+    rmap: [unbatched, {}],
+  },
+  {
+    name: 'linux-2.6',
+    description:
+      'red-black tree with mmap_cache, free_area_cache + cached_hole_size, one i_mmap lock per file VMA',
+    index: [rbtree, { gaps: 'off', findCache: 'mmap_cache' }],
+    finder: [freeAreaCache, { cachedHoleSize: true }],
+    rmap: [unbatched, {}],
+  },
+  {
+    name: 'linux-3.8',
+    description:
+      'red-black tree augmented with rb_subtree_gap, gap-tree search (vm_unmapped_area), mmap_cache',
+    index: [rbtree, { gaps: 'raw', findCache: 'mmap_cache' }],
+    finder: [gap, {}],
     rmap: [unbatched, {}],
   },
 ];

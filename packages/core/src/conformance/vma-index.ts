@@ -6,13 +6,17 @@
  * - a model-based property: random operation sequences run against the
  *   strategy and against a sorted array side by side, with `validate()` and a
  *   full comparison of the contents (same `Vma` objects, same bounds, same
- *   order) after every operation.
+ *   order) after every operation. About one inserted VMA in eight is a
+ *   VM_GROWSDOWN stack and one in sixteen a VM_SHADOW_STACK, so that a
+ *   `'guard'` gap index meets guard gaps (its `findGap` is compared with the
+ *   guard-aware `referenceFindGap`, a `'raw'` one with the plain scan).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Counters } from '../counters.js';
+import { VM_GROWSDOWN, VM_READ, VM_SHADOW_STACK, VM_WRITE } from '../flags.js';
 import type { GapIndex, VmaIndex } from '../interfaces.js';
-import { TASK_SIZE } from '../layout.js';
+import { STACK_GUARD_GAP, TASK_SIZE } from '../layout.js';
 import type { Vma } from '../vma.js';
 import {
   describeVma,
@@ -38,6 +42,17 @@ export interface VmaIndexSuiteOptions extends SuiteOptions {
    * Default: 120.
    */
   ops?: number;
+  /**
+   * The stack_guard_gap (bytes) the index under test was created with. For a
+   * `GapIndex` whose `gapKind` is `'guard'`, `findGap` answers are compared
+   * with `referenceFindGap(…, stackGuardGap)`: holes below VM_GROWSDOWN VMAs
+   * end at `start − stackGuardGap` (one page below VM_SHADOW_STACK ones).
+   * Ignored for `'raw'` gap indexes and plain indexes. The random VMAs live
+   * in 2048-page zones, so 4–16 pages make guard gaps matter without
+   * swallowing every hole.
+   * Default: 256 pages (`STACK_GUARD_GAP`, the kernel's default).
+   */
+  stackGuardGap?: number;
 }
 
 /**
@@ -67,7 +82,7 @@ export function describeGapIndex(
 ): void {
   describe(`GapIndex conformance: ${name}`, () => {
     indexUnitCases(create);
-    gapUnitCases(create);
+    gapUnitCases(create, opts.stackGuardGap ?? STACK_GUARD_GAP);
     indexProperty(create, opts, true);
   });
 }
@@ -459,7 +474,7 @@ function indexUnitCases(create: (c: Counters) => VmaIndex): void {
   });
 }
 
-function gapUnitCases(create: (c: Counters) => GapIndex): void {
+function gapUnitCases(create: (c: Counters) => GapIndex, stackGuardGap: number): void {
   it('findGap on an empty index returns the window edge', () => {
     const index = create(new Counters());
     expect(index.findGap(P, A, A + 10 * P, false)).toBe(A);
@@ -528,6 +543,45 @@ function gapUnitCases(create: (c: Counters) => GapIndex): void {
     expect(index.findGap(4 * P, TASK_SIZE - 10 * P, TASK_SIZE, true)).toBeUndefined();
     expect(index.findGap(4 * P, 0, TASK_SIZE, true)).toBe(TASK_SIZE - 14 * P);
     expect(index.findGap(2 * P, TASK_SIZE - 10 * P, TASK_SIZE, false)).toBe(TASK_SIZE - 5 * P);
+  });
+
+  it(`findGap and stack guard gaps ('guard' gaps end at vm_start_gap, 'raw' ones at vm_start)`, () => {
+    const g = stackGuardGap;
+    const index = create(new Counters());
+    const guard = index.gapKind === 'guard';
+    // [A, A+P), a hole of g + 15 pages, a grows-down stack S of 8 pages, a
+    // hole of 4 pages, a shadow stack T of 2 pages.
+    const S = A + g + 16 * P;
+    const T = S + 12 * P;
+    const low = mkVma(A, A + P);
+    const stack = mkVma(S, S + 8 * P, VM_GROWSDOWN | VM_READ | VM_WRITE);
+    const shadow = mkVma(T, T + 2 * P, VM_SHADOW_STACK | VM_READ);
+    for (const v of [stack, shadow, low]) index.insert(v);
+    index.validate();
+    const below = guard ? S - g : S; // where the hole under the stack ends
+    const belowShadow = guard ? T - P : T;
+    // top-down in the window [A, S): the highest page under the stack (or its guard)
+    expect(index.findGap(P, A, S, true)).toBe(below - P);
+    expect(index.findGap(P, A, S + 8 * P, true)).toBe(below - P);
+    // bottom-up: the hole [A+P, below) is g + 15 pages raw, 15 pages with guard
+    expect(index.findGap(15 * P, A, S, false)).toBe(A + P);
+    expect(index.findGap(16 * P, A, S, false)).toBe(guard && g > 0 ? undefined : A + P);
+    expect(index.findGap(16 * P, A, HIGH, false)).toBe(guard && g > 0 ? T + 2 * P : A + P);
+    // the 4-page hole between the stack and the shadow stack loses one page to the latter
+    expect(index.findGap(4 * P, S + 8 * P, HIGH, false)).toBe(guard ? T + 2 * P : S + 8 * P);
+    expect(index.findGap(3 * P, S + 8 * P, HIGH, false)).toBe(S + 8 * P);
+    expect(index.findGap(P, S + 8 * P, T + 2 * P, true)).toBe(belowShadow - P);
+    // growing the stack down moves its guard gap with it
+    index.resize(stack, S - 2 * P, S + 8 * P);
+    index.validate();
+    expect(index.findGap(P, A, S, true)).toBe(below - 3 * P);
+    expect(index.findGap(13 * P, A, S, false)).toBe(A + P);
+    // a grows-down VMA closer to 0 than the guard gap: nothing fits below it
+    index.remove(low);
+    index.resize(stack, P, S + 8 * P);
+    index.validate();
+    expect(index.findGap(P, 0, P, false)).toBe(guard && g > 0 ? undefined : 0);
+    expect(index.findGap(P, 0, 2 * P, true)).toBe(guard && g > 0 ? undefined : 0);
   });
 }
 
@@ -632,6 +686,7 @@ function indexProperty(
 ): void {
   const ops = opts.ops ?? 120;
   const numRuns = opts.numRuns ?? 100;
+  const guardGap = opts.stackGuardGap ?? STACK_GUARD_GAP;
   const params = (runs: number) => ({
     numRuns: runs,
     ...(opts.seed === undefined ? {} : { seed: opts.seed }),
@@ -642,7 +697,7 @@ function indexProperty(
       fc.assert(
         fc.property(fc.array(opArb, { minLength: ops, maxLength: ops }), (seq) => {
           const log: string[] = [];
-          withLog(log, () => runOps(create, seq, gaps, MIXED, log));
+          withLog(log, () => runOps(create, seq, gaps, MIXED, log, guardGap));
         }),
         params(numRuns),
       );
@@ -656,7 +711,7 @@ function indexProperty(
       fc.assert(
         fc.property(fc.array(opArb, { minLength: 3 * ops, maxLength: 3 * ops }), (seq) => {
           const log: string[] = [];
-          withLog(log, () => runOps(create, seq, gaps, GROWING, log));
+          withLog(log, () => runOps(create, seq, gaps, GROWING, log, guardGap));
         }),
         params(bigRuns),
       );
@@ -671,6 +726,7 @@ function runOps(
   gaps: boolean,
   mix: Mix,
   log: string[],
+  stackGuardGap: number,
 ): void {
   let index = create(new Counters());
   let model = new Model();
@@ -711,8 +767,18 @@ function runOps(
       const mode = b % 3;
       const start =
         mode === 0 ? lo : mode === 2 ? hi - len : Math.min(Math.max(addr, lo), hi - len);
-      const v = mkVma(start, start + len);
-      log.push(`insert${range(start, start + len)}`);
+      // One VMA in eight is a grows-down stack, one in sixteen a shadow stack.
+      const stack = (b >> 2) % 16;
+      const flags =
+        stack < 2
+          ? VM_GROWSDOWN | VM_READ | VM_WRITE
+          : stack === 2
+            ? VM_SHADOW_STACK | VM_READ
+            : VM_READ | VM_WRITE;
+      const v = mkVma(start, start + len, flags);
+      log.push(
+        `insert${range(start, start + len)}${stack < 2 ? ' growsdown' : stack === 2 ? ' shadow-stack' : ''}`,
+      );
       index.insert(v);
       model.insert(v);
     } else if (kind < mix.remove) {
@@ -790,8 +856,10 @@ function runOps(
       const high = whole ? TASK_SIZE : Math.min(TASK_SIZE, low + (1 + (b % 512)) * P);
       const topDown = c % 2 === 1;
       log.push(`findGap(${len}, ${low}, ${high}, ${topDown})`);
-      const got = (index as GapIndex).findGap(len, low, high, topDown);
-      const want = referenceFindGap(model.layout(), len, low, high, topDown);
+      const gapIndex = index as GapIndex;
+      const got = gapIndex.findGap(len, low, high, topDown);
+      const guard = gapIndex.gapKind === 'guard' ? stackGuardGap : undefined;
+      const want = referenceFindGap(model.layout(), len, low, high, topDown, guard);
       if (got !== want)
         fail(`findGap(${len}, ${low}, ${high}, ${topDown}) = ${got}, expected ${want}`);
     }

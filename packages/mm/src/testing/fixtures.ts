@@ -86,6 +86,8 @@ export interface ReplayResult {
   matched: number;
   /** The first mismatch, described for a human; null when everything matched. */
   mismatch: string | null;
+  /** Where the first mismatch happened: the step, its op, and the two results. */
+  divergence?: { step: number; op: FixtureOp; kernel: string; simulated: string };
 }
 
 /**
@@ -165,7 +167,12 @@ export function replayFixture(
         for (const l of expectedMaps) if (!a.has(l)) lines.push(`    - ${l}`);
         for (const l of actual) if (!k.has(l)) lines.push(`    + ${l}`);
       }
-      return { steps: fx.steps.length, matched, mismatch: lines.join('\n') };
+      return {
+        steps: fx.steps.length,
+        matched,
+        mismatch: lines.join('\n'),
+        divergence: { step: i, op: s.op, kernel: want, simulated: gotText },
+      };
     }
     matched++;
   }

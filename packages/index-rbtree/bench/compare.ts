@@ -1,0 +1,488 @@
+/**
+ * The rbtree index against general-purpose ordered maps, side by side in one
+ * process, at 10^3 … 10^6 VMAs: find_vma (first range with end > addr),
+ * churn (remove a VMA, insert it back) and in-order iteration.
+ *
+ *   pnpm --filter @vmalab/index-rbtree bench
+ *   pnpm --filter @vmalab/index-rbtree bench -- --sizes=1e3,1e5 --time=300 --json
+ *   BENCH_SIZES=1e4 pnpm --filter @vmalab/index-rbtree bench
+ *
+ * Every implementation holds the same `Vma` objects (keyed by `end` in the
+ * libraries, so that "first VMA with end > addr" is their upper bound) and
+ * answers the same pre-generated queries. Before anything is timed, every
+ * query's answer, the layout after a churn round and the iteration order are
+ * compared across implementations; a difference aborts the run.
+ *
+ * The rbtree runs with gaps 'guard' (it maintains rb_subtree_gap and the
+ * vm_next/vm_prev links, which the libraries do not) and findCache 'none'
+ * (random lookups would mostly miss the vmacache; its hits are measured by the
+ * counters in the tests, not here), and it counts its work in `Counters`.
+ * A second column, `rbtree (gaps off)` (Linux 2.4.10–3.7), shows the same
+ * tree without the augmentation; the ratios use the gap-tracking one.
+ *
+ * js-sdsl appears twice for find: through its public API (`upperBound(addr)`
+ * then `iterator.pointer[1]`, which builds a Proxy on every access), and
+ * reading the iterator's node directly (private, minified fields, located at
+ * start-up on a probe map) to show its tree walk without the Proxy. The ratio column compares the rbtree
+ * with the faster of the red-black libraries on each row.
+ *
+ * Output: progress on stderr, a Markdown table on stdout (or JSON with
+ * `--json`): the median time per operation (p50 of the per-iteration latency
+ * divided by the operations per iteration) ± the relative margin of error.
+ */
+import { OrderedMap } from '@js-sdsl/ordered-map';
+import { Counters, Prng, VM_READ, VM_WRITE, Vma } from '@vmalab/core';
+import bintrees from 'bintrees';
+import SortedBTree from 'sorted-btree';
+import { Bench } from 'tinybench';
+import { GapRbTreeIndex, RbTreeIndex } from '../src/index.js';
+
+const BTree = SortedBTree.default;
+const P = 4096;
+const BASE = 2 ** 46; // addresses above 2^32, as user mappings are
+
+// ---------------------------------------------------------------------------
+// Configuration: --sizes=1e3,1e4 / BENCH_SIZES, --time=ms / BENCH_TIME, --json
+
+function arg(name: string): string | undefined {
+  const prefix = `--${name}=`;
+  const hit = process.argv.find((a) => a.startsWith(prefix));
+  return hit?.slice(prefix.length) ?? process.env[`BENCH_${name.toUpperCase()}`];
+}
+const sizes = (arg('sizes') ?? '1e3,1e4,1e5,1e6').split(',').map((s) => Math.round(Number(s)));
+if (sizes.some((n) => !(n >= 10))) throw new Error(`bad --sizes: ${arg('sizes')}`);
+const TIME = Number(arg('time') ?? 400);
+const JSON_OUT = process.argv.includes('--json');
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+const log = (msg: string) => process.stderr.write(`${msg}\n`);
+
+/** Operations per timed iteration. */
+const FINDS = 10_000;
+const CHURNS = 2_000;
+
+// ---------------------------------------------------------------------------
+// Workload
+
+interface Workload {
+  vmas: Vma[];
+  /** The VMAs in a shuffled order (insertion order for every implementation). */
+  shuffled: Vma[];
+  queries: Float64Array;
+  churn: Uint32Array;
+}
+
+function workload(n: number, seed: number): Workload {
+  const rng = new Prng(seed);
+  const vmas: Vma[] = [];
+  let at = BASE;
+  for (let i = 0; i < n; i++) {
+    at += (1 + rng.int(4)) * P; // a small gap
+    const len = (1 + rng.int(16)) * P;
+    vmas.push(new Vma(at, at + len, VM_READ | VM_WRITE, null, at / P));
+    at += len;
+  }
+  const shuffled = vmas.slice();
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    const t = shuffled[i] as Vma;
+    shuffled[i] = shuffled[j] as Vma;
+    shuffled[j] = t;
+  }
+  const span = at + 64 * P - BASE; // some queries fall above the last VMA
+  const queries = new Float64Array(FINDS);
+  for (let i = 0; i < FINDS; i++) queries[i] = BASE + Math.floor(rng.float() * span);
+  const churn = new Uint32Array(CHURNS);
+  for (let i = 0; i < CHURNS; i++) churn[i] = rng.int(n);
+  return { vmas, shuffled, queries, churn };
+}
+
+// ---------------------------------------------------------------------------
+// Implementations: each one's loops are written out so that each is compiled
+// for its own library (no shared, polymorphic call sites).
+
+interface Impl {
+  name: string;
+  kind: 'rbtree' | 'rb-lib' | 'btree';
+  /** Runs only the find task (a second view of another implementation). */
+  findOnly?: boolean;
+  findOne(addr: number): Vma | undefined;
+  find(q: Float64Array): number;
+  churn(vmas: readonly Vma[], idx: Uint32Array): void;
+  iterate(): number;
+  list(): Vma[];
+}
+
+function rbtreeImpl(w: Workload, gaps: 'guard' | 'off'): Impl {
+  const counters = new Counters();
+  const index =
+    gaps === 'off'
+      ? new RbTreeIndex(counters, { findCache: 'none' })
+      : new GapRbTreeIndex(counters, { gaps, findCache: 'none' });
+  for (const v of w.shuffled) index.insert(v);
+  return {
+    name: gaps === 'off' ? 'rbtree (gaps off)' : 'rbtree',
+    kind: 'rbtree',
+    findOne: (addr) => index.find(addr),
+    find(q) {
+      let sum = 0;
+      for (let i = 0; i < q.length; i++) {
+        const v = index.find(q[i] as number);
+        if (v !== undefined) sum += v.start;
+      }
+      return sum;
+    },
+    churn(vmas, idx) {
+      for (let i = 0; i < idx.length; i++) {
+        const v = vmas[idx[i] as number] as Vma;
+        index.remove(v);
+        index.insert(v);
+      }
+    },
+    iterate() {
+      let sum = 0;
+      for (const v of index) sum += v.end - v.start;
+      return sum;
+    },
+    list: () => [...index],
+  };
+}
+
+type Loose = Record<string, unknown>;
+
+/**
+ * js-sdsl's minified private field names differ between its builds: find the
+ * iterator's cursor field and the node's value field on a two-element map.
+ */
+function sdslFields(): { cursor: string; value: string } {
+  const m = new OrderedMap<number, string>();
+  m.setElement(10, 'ten');
+  m.setElement(20, 'twenty');
+  const it = m.upperBound(15) as unknown as Loose;
+  const end = m.end() as unknown as Loose;
+  for (const cursor of Object.keys(it)) {
+    const node = it[cursor];
+    if (typeof node !== 'object' || node === null || node === end[cursor]) continue;
+    const value = Object.keys(node).find((k) => (node as Loose)[k] === 'twenty');
+    if (value !== undefined) return { cursor, value };
+  }
+  throw new Error('js-sdsl: cannot find the iterator cursor field');
+}
+
+function sdslImpls(w: Workload): Impl[] {
+  const map = new OrderedMap<number, Vma>();
+  for (const v of w.shuffled) map.setElement(v.end, v);
+  const { cursor, value } = sdslFields();
+  const header = (map.end() as unknown as Loose)[cursor];
+  const pub: Impl = {
+    name: 'js-sdsl',
+    kind: 'rb-lib',
+    findOne(addr) {
+      const it = map.upperBound(addr);
+      return it.equals(map.end()) ? undefined : it.pointer[1];
+    },
+    find(q) {
+      const end = map.end();
+      let sum = 0;
+      for (let i = 0; i < q.length; i++) {
+        const it = map.upperBound(q[i] as number);
+        if (!it.equals(end)) sum += it.pointer[1].start;
+      }
+      return sum;
+    },
+    churn(vmas, idx) {
+      for (let i = 0; i < idx.length; i++) {
+        const v = vmas[idx[i] as number] as Vma;
+        map.eraseElementByKey(v.end);
+        map.setElement(v.end, v);
+      }
+    },
+    iterate() {
+      let sum = 0;
+      map.forEach((e) => {
+        sum += e[1].end - e[1].start;
+      });
+      return sum;
+    },
+    list() {
+      const out: Vma[] = [];
+      map.forEach((e) => {
+        out.push(e[1]);
+      });
+      return out;
+    },
+  };
+  const node: Impl = {
+    ...pub,
+    name: 'js-sdsl (node)',
+    findOnly: true,
+    findOne(addr) {
+      const n = (map.upperBound(addr) as unknown as Loose)[cursor] as Loose;
+      return n === header ? undefined : (n[value] as Vma);
+    },
+    find(q) {
+      let sum = 0;
+      for (let i = 0; i < q.length; i++) {
+        const n = (map.upperBound(q[i] as number) as unknown as Loose)[cursor] as Loose;
+        if (n !== header) sum += (n[value] as Vma).start;
+      }
+      return sum;
+    },
+  };
+  return [pub, node];
+}
+
+function bintreesImpl(w: Workload): Impl {
+  const tree = new bintrees.RBTree<Vma>((a, b) => a.end - b.end);
+  for (const v of w.shuffled) tree.insert(v);
+  const probe = new Vma(0, 0, 0, null, 0);
+  return {
+    name: 'bintrees',
+    kind: 'rb-lib',
+    findOne(addr) {
+      probe.end = addr;
+      return tree.upperBound(probe).data() ?? undefined;
+    },
+    find(q) {
+      let sum = 0;
+      for (let i = 0; i < q.length; i++) {
+        probe.end = q[i] as number;
+        const v = tree.upperBound(probe).data();
+        if (v !== null) sum += v.start;
+      }
+      return sum;
+    },
+    churn(vmas, idx) {
+      for (let i = 0; i < idx.length; i++) {
+        const v = vmas[idx[i] as number] as Vma;
+        tree.remove(v);
+        tree.insert(v);
+      }
+    },
+    iterate() {
+      let sum = 0;
+      const it = tree.iterator();
+      for (let v = it.next(); v !== null; v = it.next()) sum += v.end - v.start;
+      return sum;
+    },
+    list() {
+      const out: Vma[] = [];
+      tree.each((v) => {
+        out.push(v);
+      });
+      return out;
+    },
+  };
+}
+
+function btreeImpl(w: Workload): Impl {
+  const tree = new BTree<number, Vma>();
+  for (const v of w.shuffled) tree.set(v.end, v);
+  const pair: [number, Vma] = [0, w.vmas[0] as Vma];
+  return {
+    name: 'sorted-btree',
+    kind: 'btree',
+    findOne: (addr) => tree.nextHigherPair(addr, pair)?.[1],
+    find(q) {
+      let sum = 0;
+      for (let i = 0; i < q.length; i++) {
+        const p = tree.nextHigherPair(q[i] as number, pair);
+        if (p !== undefined) sum += p[1].start;
+      }
+      return sum;
+    },
+    churn(vmas, idx) {
+      for (let i = 0; i < idx.length; i++) {
+        const v = vmas[idx[i] as number] as Vma;
+        tree.delete(v.end);
+        tree.set(v.end, v);
+      }
+    },
+    iterate() {
+      let sum = 0;
+      tree.forEachPair((_k, v) => {
+        sum += v.end - v.start;
+      });
+      return sum;
+    },
+    list() {
+      const out: Vma[] = [];
+      tree.forEachPair((_k, v) => {
+        out.push(v);
+      });
+      return out;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Equal results first
+
+function sameList(a: readonly Vma[], b: readonly Vma[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function checkEqual(impls: readonly Impl[], w: Workload): void {
+  const [ref, ...others] = impls as [Impl, ...Impl[]];
+  for (const q of w.queries) {
+    const want = ref.findOne(q);
+    for (const o of others) {
+      if (o.findOne(q) !== want) throw new Error(`${o.name}: find(${q}) differs from ${ref.name}`);
+    }
+  }
+  const sum = ref.find(w.queries);
+  for (const o of others)
+    if (o.find(w.queries) !== sum) throw new Error(`${o.name}: find checksum`);
+  const full = impls.filter((i) => !i.findOnly);
+  for (const i of full) i.churn(w.vmas, w.churn);
+  const order = ref.list();
+  if (!sameList(order, w.vmas)) throw new Error(`${ref.name}: wrong order after churn`);
+  const total = ref.iterate();
+  for (const o of full) {
+    if (!sameList(o.list(), order)) throw new Error(`${o.name}: contents differ after churn`);
+    if (o.iterate() !== total) throw new Error(`${o.name}: iteration checksum differs`);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Timing: each implementation is built afresh and timed with only its own
+// structure alive (besides the shared VMAs), so that one library's heap does
+// not tax another's garbage collections.
+
+type Op = 'find' | 'churn' | 'iterate';
+const OPS: readonly Op[] = ['find', 'churn', 'iterate'];
+interface Cell {
+  size: number;
+  op: Op;
+  impl: string;
+  kind: Impl['kind'];
+  /** Median nanoseconds per operation (per VMA for iterate). */
+  median: number;
+  rme: number;
+  samples: number;
+}
+
+type Factory = (w: Workload) => Impl[];
+const FACTORIES: readonly Factory[] = [
+  (w) => [rbtreeImpl(w, 'guard')],
+  (w) => [rbtreeImpl(w, 'off')],
+  sdslImpls,
+  (w) => [bintreesImpl(w)],
+  (w) => [btreeImpl(w)],
+];
+
+async function time(size: number, impls: readonly Impl[], w: Workload): Promise<Cell[]> {
+  const bench = new Bench({
+    time: TIME,
+    warmupTime: Math.min(100, TIME / 4),
+    iterations: 8,
+    warmupIterations: 4,
+  });
+  let sink = 0;
+  const meta = new Map<string, { impl: Impl; op: Op }>();
+  for (const op of OPS) {
+    for (const impl of impls) {
+      if (impl.findOnly && op !== 'find') continue;
+      const fn =
+        op === 'find'
+          ? () => {
+              sink += impl.find(w.queries);
+            }
+          : op === 'churn'
+            ? () => impl.churn(w.vmas, w.churn)
+            : () => {
+                sink += impl.iterate();
+              };
+      const name = `${impl.name} ${op}`;
+      meta.set(name, { impl, op });
+      bench.add(name, fn, { beforeAll: () => gc() });
+    }
+  }
+  await bench.run();
+  if (Number.isNaN(sink)) log('(sink)');
+  return bench.tasks.map((t) => {
+    const r = t.result;
+    if (!r || r.error) throw new Error(`${t.name}: ${r?.error ?? 'no result'}`);
+    const { impl, op } = meta.get(t.name) as { impl: Impl; op: Op };
+    const per = op === 'find' ? FINDS : op === 'churn' ? CHURNS : size;
+    return {
+      size,
+      op,
+      impl: impl.name,
+      kind: impl.kind,
+      median: ((r.latency.p50 ?? r.latency.mean) * 1e6) / per,
+      rme: r.latency.rme,
+      samples: r.latency.samples.length,
+    };
+  });
+}
+
+function fmt(ns: number): string {
+  if (ns >= 1e6) return `${(ns / 1e6).toFixed(2)} ms`;
+  if (ns >= 1e3) return `${(ns / 1e3).toFixed(2)} µs`;
+  return ns >= 100 ? `${ns.toFixed(0)} ns` : `${ns.toFixed(1)} ns`;
+}
+
+const started = performance.now();
+const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
+const all: Cell[] = [];
+for (const [k, n] of sizes.entries()) {
+  const w = workload(n, n);
+  // Two rbtrees cannot hold the same VMAs at once (vma.node belongs to one
+  // index): the gap-free one is checked in a second round.
+  checkEqual([rbtreeImpl(w, 'guard'), ...sdslImpls(w), bintreesImpl(w), btreeImpl(w)], w);
+  for (const v of w.vmas) v.node = null; // the checked structures are dropped
+  checkEqual([rbtreeImpl(w, 'off'), btreeImpl(w)], w);
+  for (const v of w.vmas) v.node = null;
+  gc();
+  log(`n = ${n}: all implementations agree (${elapsed()})`);
+  // Rotate the order per size so that no implementation always runs first.
+  for (let j = 0; j < FACTORIES.length; j++) {
+    const impls = (FACTORIES[(j + k) % FACTORIES.length] as Factory)(w);
+    all.push(...(await time(n, impls, w)));
+    log(`  ${impls.map((i) => i.name).join(', ')} timed (${elapsed()})`);
+    for (const v of w.vmas) v.node = null; // release the VMAs of a dropped rbtree
+    gc();
+  }
+}
+
+const env = `Node ${process.version}, V8 ${process.versions.v8}, ${process.platform}/${process.arch}`;
+if (JSON_OUT) {
+  console.log(JSON.stringify({ schema: 1, env, timeMs: TIME, cells: all }, null, 2));
+} else {
+  const names = [
+    'rbtree',
+    'rbtree (gaps off)',
+    'js-sdsl',
+    'js-sdsl (node)',
+    'bintrees',
+    'sorted-btree',
+  ];
+  console.log(
+    `${env}; median per operation (± rme); ${FINDS} finds, ${CHURNS} remove+insert pairs`,
+  );
+  console.log('per timed iteration; iterate is per VMA.\n');
+  console.log(
+    `| n | op | ${names.join(' | ')} | rbtree / fastest RB lib | rbtree / sorted-btree |`,
+  );
+  console.log(`|---|---|${names.map(() => '---:').join('|')}|---:|---:|`);
+  for (const n of sizes) {
+    for (const op of OPS) {
+      const row = all.filter((c) => c.size === n && c.op === op);
+      const get = (name: string) => row.find((c) => c.impl === name);
+      const rb = get('rbtree') as Cell;
+      const libs = row.filter((c) => c.kind === 'rb-lib');
+      const best = libs.reduce((a, b) => (b.median < a.median ? b : a));
+      const bt = get('sorted-btree') as Cell;
+      const cells = names.map((name) => {
+        const c = get(name);
+        return c ? `${fmt(c.median)} ±${c.rme.toFixed(0)}%` : '–';
+      });
+      console.log(
+        `| 10^${Math.round(Math.log10(n))} | ${op} | ${cells.join(' | ')} | ${(rb.median / best.median).toFixed(2)} (${best.impl}) | ${(rb.median / bt.median).toFixed(2)} |`,
+      );
+    }
+  }
+  console.log(`\ntotal ${elapsed()}`);
+}
