@@ -668,15 +668,7 @@ export class RbTreeIndex implements VmaIndex {
 
   /** Augment callback `propagate`: recompute upwards until `stop` or an unchanged value. */
   private propagate(node: RbNode, stop: RbNode): void {
-    let updates = 0;
-    while (node !== stop) {
-      const v = computeSubtreeGap(node);
-      updates++;
-      if (node.subtreeGap === v) break;
-      node.subtreeGap = v;
-      node = node.parent;
-    }
-    this.counters.gapUpdates += updates;
+    this.walkUp(node, stop, NIL);
   }
 
   /**
@@ -685,15 +677,42 @@ export class RbTreeIndex implements VmaIndex {
    * path changed their own gaps.
    */
   private propagateThrough(node: RbNode, mustPass: RbNode): void {
-    let updates = 0;
+    this.walkUp(node, NIL, mustPass);
+  }
+
+  /**
+   * The propagate walk. The first node (whose children or own gap changed)
+   * and `mustPass` (whose own gap changed) are recomputed from their children;
+   * above them only one child changed, from `was` to `now`, so the new value
+   * follows from the node's own stored value without reading the sibling
+   * (each read is a likely cache miss in a large tree):
+   * - the child grew: max(stored, now);
+   * - the child shrank from below the stored maximum: unchanged;
+   * - the child shrank from the maximum itself: recompute from the children.
+   * The values, and so the stopping point and the count of nodes recomputed,
+   * are exactly those of recomputing every node (rbtree_augmented.h).
+   */
+  private walkUp(start: RbNode, stop: RbNode, mustPass: RbNode): void {
+    if (start === stop) return;
+    let updates = 1;
+    let node = start;
     let forced = mustPass !== NIL;
-    while (node !== NIL) {
-      const v = computeSubtreeGap(node);
-      updates++;
-      if (node.subtreeGap === v && !forced) break;
-      node.subtreeGap = v;
+    let was = node.subtreeGap;
+    let now = computeSubtreeGap(node);
+    for (;;) {
+      if (was === now && !forced) break;
+      node.subtreeGap = now;
       if (node === mustPass) forced = false;
       node = node.parent;
+      if (node === stop) break;
+      updates++;
+      const stored = node.subtreeGap;
+      let v: number;
+      if (node === mustPass) v = computeSubtreeGap(node);
+      else if (now >= was) v = now > stored ? now : stored;
+      else v = was < stored ? stored : computeSubtreeGap(node);
+      was = stored;
+      now = v;
     }
     this.counters.gapUpdates += updates;
   }
