@@ -161,15 +161,16 @@ describe('RbTreeIndex: exact counters', () => {
     expect(index.find(12 * P)).toBeUndefined(); // B, C: one comparison each
     expect(work(counters)).toEqual([10, 14, 1, 9, 3, 0]);
     // Removing the red leaf A: its successor B's own gap grows to 5 pages, and
-    // the one walk up from A's parent (B itself, the root) carries it.
+    // the one walk up from A's parent (B itself, the root) carries it. The
+    // node stays embedded in A (freed with the VMA): nodesFreed stays 0.
     index.remove(a);
-    expect(work(counters)).toEqual([10, 14, 1, 11, 3, 1]);
+    expect(work(counters)).toEqual([10, 14, 1, 11, 3, 0]);
     // A new end with no next VMA: one comparison with the previous one, no gap work.
     index.resize(c, 10 * P, 14 * P);
-    expect(work(counters)).toEqual([10, 15, 1, 11, 3, 1]);
+    expect(work(counters)).toEqual([10, 15, 1, 11, 3, 0]);
     // A new start: C's own gap (1 page), C's subtree gap, B (unchanged: stop).
     index.resize(c, 9 * P, 14 * P);
-    expect(work(counters)).toEqual([10, 16, 1, 14, 3, 1]);
+    expect(work(counters)).toEqual([10, 16, 1, 14, 3, 0]);
     expect([nodeOf(b).gap, nodeOf(b).subtreeGap, nodeOf(c).gap]).toEqual([5 * P, 5 * P, P]);
     index.validate();
   });
@@ -701,3 +702,19 @@ function shuffled(rng: Prng, n: number): number[] {
   }
   return a;
 }
+
+describe('RbTreeIndex: embedded nodes', () => {
+  it('a VMA removed and inserted again reuses its node: no allocation', () => {
+    const counters = new Counters();
+    const index = new GapRbTreeIndex(counters);
+    const v = new Vma(10 * P, 12 * P, 3, null, 10);
+    index.insert(v);
+    const node = v.node;
+    index.remove(v);
+    index.insert(v);
+    expect(v.node).toBe(node);
+    expect(counters.nodesAllocated).toBe(1);
+    index.validate();
+    expect(index.find(10 * P)).toBe(v);
+  });
+});

@@ -445,20 +445,40 @@ export class RbTreeIndex implements VmaIndex {
     const goLeft = parent !== NIL && parent.end > start;
     const prev = goLeft ? parent.prev : parent;
     const next = goLeft ? parent : parent === NIL ? NIL : parent.next;
-    const node = new RbNode(vma, start, end, this, NIL, parent, prev, next);
+    let node: RbNode;
+    if (old instanceof RbNode) {
+      // The node is embedded in the VMA, as vm_rb is in vm_area_struct: a VMA
+      // removed and inserted again (vma_adjust, mremap, the churn of a
+      // benchmark) reuses it and allocates nothing.
+      node = old;
+      node.left = NIL;
+      node.right = NIL;
+      node.end = end;
+      node.start = start;
+      node.subtreeGap = -1;
+      node.parent = parent;
+      node.gap = 0;
+      node.prev = prev;
+      node.next = next;
+      node.meta = RED;
+      node.owner = this;
+    } else {
+      node = new RbNode(vma, start, end, this, NIL, parent, prev, next);
+      vma.node = node;
+      this.counters.nodesAllocated++;
+    }
     this.attach(node, goLeft);
-    vma.node = node;
-    this.counters.nodesAllocated++;
   }
 
   /** Removes `vma` (vma_rb_erase + list unlink + vmacache_invalidate). */
   remove(vma: Vma): void {
     const node = this.nodeOf(vma, 'remove');
     this.unlink(node);
+    // Detached but kept in the VMA (embedded, like vm_rb): a later insert of
+    // this VMA reuses it, and it is freed with the VMA — so nothing is
+    // counted as freed here, and `nodesAllocated` counts first insertions.
     node.owner = null;
-    vma.node = null;
     this.invalidateCache();
-    this.counters.nodesFreed++;
   }
 
   /**
