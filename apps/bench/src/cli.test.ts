@@ -94,7 +94,7 @@ describe('vmalab list and help', () => {
     expect(r.out).toMatch(/index\s+list\s+Linux/);
     expect(r.out).toMatch(/finder\s+linear/);
     expect(r.out).toMatch(/rmap\s+unbatched/);
-    expect(r.out).toContain('--mmapCache <boolean>');
+    expect(r.out).toContain('option mmapCache (boolean), default true');
     expect(r.out).toContain('linux-2.4');
   });
 

@@ -19,7 +19,7 @@ function positiveInt(v: string): number {
 export function buildProgram(out: (s: string) => void): Command {
   const program = new Command('vmalab')
     .description(
-      'A laboratory for how Linux manages a process address space: swap VMA indexes, unmapped-area\nfinders and rmap lockers, and watch layouts and exact cost counters change.',
+      'A laboratory for how Linux manages a process address space: swap VMA indexes, unmapped-area finders and rmap lockers, and watch layouts and exact cost counters change.',
     )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
@@ -27,7 +27,7 @@ export function buildProgram(out: (s: string) => void): Command {
   program
     .command('demo')
     .description(
-      "Load a real process's layout (a /proc/PID/smaps snapshot of cat on Linux 6.18), create thread\nstacks with guard pages, free one, map 2 MiB (THP-aligned) and grow the heap; print the\nresulting /proc/PID/maps and the counters.",
+      "Load a real process's layout (a /proc/PID/smaps snapshot of cat on Linux 6.18), create thread stacks with guard pages, free one, map 2 MiB (THP-aligned) and grow the heap; print the resulting /proc/PID/maps and the counters.",
     )
     .option(
       '-p, --preset <name>',
@@ -73,7 +73,7 @@ export function buildProgram(out: (s: string) => void): Command {
         for (const o of s.options) {
           const values = o.values ? ` (${o.values.join(' | ')})` : '';
           out(
-            `          --${o.name} <${o.type}>${values}, default ${String(o.default)}: ${o.description}\n`,
+            `          option ${o.name} (${o.type}${values}), default ${String(o.default)}: ${o.description}\n`,
           );
         }
       }

@@ -38,7 +38,7 @@ export const PRESETS: readonly Preset[] = [
   {
     name: 'linux-2.4',
     description:
-      'sorted VMA list with mmap_cache, first-fit linear search, one i_mmap lock per file VMA',
+      'sorted VMA list with mmap_cache, linear walk for free space, one i_mmap lock per file VMA',
     index: [list, { mmapCache: true }],
     finder: [linear, {}],
     rmap: [unbatched, {}],
