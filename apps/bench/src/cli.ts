@@ -71,7 +71,7 @@ export function buildProgram(out: (s: string) => void): Command {
       for (const s of STRATEGIES) {
         out(`  ${s.role.padEnd(7)} ${s.name.padEnd(12)} Linux ${s.kernels}: ${s.description}\n`);
         for (const o of s.options) {
-          const values = o.values ? ` (${o.values.join(' | ')})` : '';
+          const values = o.values ? `: ${o.values.join(' | ')}` : '';
           out(
             `          option ${o.name} (${o.type}${values}), default ${String(o.default)}: ${o.description}\n`,
           );
