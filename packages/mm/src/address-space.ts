@@ -114,8 +114,9 @@ import {
   VM_WRITE,
   type Vma,
   type VmaIndex,
+  vmStartGap,
 } from '@vmalab/core';
-import { getUnmappedArea, type PlacementContext, startGap } from './placement.js';
+import { getUnmappedArea, type PlacementContext } from './placement.js';
 import {
   anonVmaPrepare,
   linkVma,
@@ -1140,7 +1141,7 @@ export class AddressSpace implements MmView, PlacementContext, VmaContext {
       if (newbrk - oldbrk > this.taskSize || oldbrk > this.taskSize - (newbrk - oldbrk))
         return origbrk;
       const next = this.intersecting(oldbrk, newbrk + PAGE + this.stackGuardGap);
-      if (next && newbrk + PAGE > startGap(this, next)) return origbrk;
+      if (next && newbrk + PAGE > vmStartGap(this, next)) return origbrk;
       const prev = this.prevOf(oldbrk);
       const brkvma = prev && prev.start >= this.startBrk ? prev : undefined;
       if (this.doBrkFlags(brkvma, oldbrk, newbrk - oldbrk) < 0) return origbrk;

@@ -7,4 +7,4 @@ export {
 } from './address-space.js';
 export type { LoadMapsOptions, SnapshotLine } from './maps.js';
 export { formatMaps, loadMaps, mapsEntryOf, SnapshotError } from './maps.js';
-export { getUnmappedArea, startGap } from './placement.js';
+export { getUnmappedArea } from './placement.js';

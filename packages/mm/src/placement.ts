@@ -18,6 +18,7 @@ import {
   PAGE_SIZE,
   PMD_SIZE,
   pageDown,
+  pageUp,
   type UnmappedAreaFinder,
   type UnmappedAreaRequest,
   VM_SHADOW_STACK,
@@ -32,9 +33,6 @@ export interface PlacementContext extends MmView {
   readonly verify: boolean;
   readonly counters: { placements: number };
 }
-
-/** vm_start_gap (re-exported from core for mm's users). */
-export const startGap = vmStartGap;
 
 /** The finder call plus, in verify mode, a full check of its answer. */
 function unmappedArea(mm: PlacementContext, req: UnmappedAreaRequest): number {
@@ -58,7 +56,36 @@ function checkAnswer(mm: PlacementContext, req: UnmappedAreaRequest, addr: numbe
     fail('misaligned');
   const next = mm.index.find(addr - req.startGap);
   if (next && next.start < addr + req.length) fail(`overlaps ${next}`);
-  if (next && startGap(mm, next) < addr + req.length) fail(`inside the guard gap of ${next}`);
+  if (next && vmStartGap(mm, next) < addr + req.length) fail(`inside the guard gap of ${next}`);
+}
+
+/** A hint is used when [a, a + len) ends below `end` and below the next VMA's guard gap. */
+function hintFits(mm: PlacementContext, a: number, len: number, end: number): boolean {
+  if (end - len < a) return false;
+  const v = mm.index.find(a);
+  return !v || a + len <= vmStartGap(mm, v);
+}
+
+/** vm_unmapped_area_info for a window of the layout. */
+function searchIn(
+  mm: PlacementContext,
+  file: MappedFile | null,
+  len: number,
+  pgoff: number,
+  vmFlags: number,
+  low: number,
+  high: number,
+  topDown: boolean,
+): number {
+  return unmappedArea(mm, {
+    length: len,
+    low,
+    high,
+    alignMask: 0,
+    alignOffset: file ? pgoff * PAGE_SIZE : 0,
+    startGap: vmFlags & VM_SHADOW_STACK ? PAGE_SIZE : 0,
+    topDown,
+  });
 }
 
 /** x86 arch_get_unmapped_area (bottom-up, legacy layout and top-down fallback). */
@@ -72,23 +99,9 @@ function bottomUp(
   vmFlags: number,
 ): number {
   if (flags & MAP_FIXED) return addr;
-  const begin = mm.legacyBase;
-  const end = mm.taskSize;
-  if (len > end) return -ENOMEM;
-  if (addr) {
-    const a = addr + ((PAGE_SIZE - (addr % PAGE_SIZE)) % PAGE_SIZE);
-    const v = mm.index.find(a);
-    if (end - len >= a && (!v || a + len <= startGap(mm, v))) return a;
-  }
-  return unmappedArea(mm, {
-    length: len,
-    low: begin,
-    high: end,
-    alignMask: 0,
-    alignOffset: file ? pgoff * PAGE_SIZE : 0,
-    startGap: vmFlags & VM_SHADOW_STACK ? PAGE_SIZE : 0,
-    topDown: false,
-  });
+  if (len > mm.taskSize) return -ENOMEM;
+  if (addr && hintFits(mm, pageUp(addr), len, mm.taskSize)) return pageUp(addr);
+  return searchIn(mm, file, len, pgoff, vmFlags, mm.legacyBase, mm.taskSize, false);
 }
 
 /** x86 arch_get_unmapped_area_topdown. */
@@ -103,23 +116,9 @@ function topDown(
 ): number {
   if (len > mm.taskSize) return -ENOMEM;
   if (flags & MAP_FIXED) return addr;
-  if (addr) {
-    const a = pageDown(addr);
-    // mmap_address_hint_valid: fits below TASK_SIZE (one window; no 5-level paging).
-    if (mm.taskSize - len >= a) {
-      const v = mm.index.find(a);
-      if (!v || a + len <= startGap(mm, v)) return a;
-    }
-  }
-  const found = unmappedArea(mm, {
-    length: len,
-    low: PAGE_SIZE,
-    high: mm.mmapBase,
-    alignMask: 0,
-    alignOffset: file ? pgoff * PAGE_SIZE : 0,
-    startGap: vmFlags & VM_SHADOW_STACK ? PAGE_SIZE : 0,
-    topDown: true,
-  });
+  // mmap_address_hint_valid: the hint fits below TASK_SIZE (one window; no 5-level paging).
+  if (addr && hintFits(mm, pageDown(addr), len, mm.taskSize)) return pageDown(addr);
+  const found = searchIn(mm, file, len, pgoff, vmFlags, PAGE_SIZE, mm.mmapBase, true);
   if (found >= 0) return found;
   // A failed mmap very likely kills the program: fall back to bottom-up.
   return bottomUp(mm, file, pageDown(addr), len, pgoff, flags, vmFlags);
