@@ -41,10 +41,16 @@ describe('vmalab demo', () => {
   });
 
   it('kernel-exact presets give the same layout; the 2.6 free_area_cache places elsewhere (validly)', () => {
-    const [l24, l26, l38] = ['linux-2.4', 'linux-2.6', 'linux-3.8'].map((p) =>
-      runDemo(findPreset(p), DEFAULT_SNAPSHOT, 8),
-    );
+    const [l24, l26, l38, l61, l68] = [
+      'linux-2.4',
+      'linux-2.6',
+      'linux-3.8',
+      'linux-6.1',
+      'linux-6.8',
+    ].map((p) => runDemo(findPreset(p), DEFAULT_SNAPSHOT, 8));
     expect(l38?.after).toBe(l24?.after);
+    expect(l61?.after).toBe(l24?.after);
+    expect(l68?.after).toBe(l24?.after);
     // The cache's fast try takes [cache − len, cache) below the freed stack's
     // neighbour instead of the highest hole: a different, valid layout (mm
     // verifies every finder answer in the demo).
@@ -67,7 +73,7 @@ describe('vmalab demo', () => {
     const bad = await run(['demo', '--preset', 'linux-9.9']);
     expect(bad.code).toBe(2);
     expect(bad.err).toBe(
-      "vmalab: unknown preset 'linux-9.9' (available: linux-2.4, linux-2.6, linux-3.8)\n",
+      "vmalab: unknown preset 'linux-9.9' (available: linux-2.4, linux-2.6, linux-3.8, linux-6.1, linux-6.8)\n",
     );
     const missing = await run(['demo', '--snapshot', '/nonexistent/maps']);
     expect(missing.code).toBe(2);

@@ -14,12 +14,14 @@ import { strategy as freeAreaCache } from '@vmalab/finder-free-area-cache';
 import { strategy as gap } from '@vmalab/finder-gap';
 import { strategy as linear } from '@vmalab/finder-linear';
 import { strategy as list } from '@vmalab/index-list';
+import { strategy as maple } from '@vmalab/index-maple';
 import { strategy as rbtree } from '@vmalab/index-rbtree';
 import { strategy as unbatched } from '@vmalab/rmap-unbatched';
 
 export const STRATEGIES: readonly StrategyDescriptor[] = [
   list,
   rbtree,
+  maple,
   linear,
   freeAreaCache,
   gap,
@@ -56,6 +58,21 @@ export const PRESETS: readonly Preset[] = [
     description:
       'red-black tree augmented with rb_subtree_gap, gap-tree search (vm_unmapped_area), mmap_cache',
     index: [rbtree, { gaps: 'raw', findCache: 'mmap_cache' }],
+    finder: [gap, {}],
+    rmap: [unbatched, {}],
+  },
+  {
+    name: 'linux-6.1',
+    description:
+      'maple tree (1 + 3h nodes preallocated per write, no RCU mode), VMAs inserted one by one on fork, vm_unmapped_area with the guard-gap retry loop',
+    index: [maple, { prealloc: 'worst-case', dup: 'insert', rcu: false }],
+    finder: [gap, {}],
+    rmap: [unbatched, {}],
+  },
+  {
+    name: 'linux-6.8',
+    description: 'maple tree in RCU mode, preallocation by store type, __mt_dup on fork',
+    index: [maple, { prealloc: 'by-store-type', dup: 'mt-dup', rcu: true }],
     finder: [gap, {}],
     rmap: [unbatched, {}],
   },

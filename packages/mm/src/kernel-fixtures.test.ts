@@ -8,6 +8,7 @@ import { Counters } from '@vmalab/core';
 import { strategy as gap } from '@vmalab/finder-gap';
 import { strategy as linear } from '@vmalab/finder-linear';
 import { strategy as list } from '@vmalab/index-list';
+import { strategy as maple } from '@vmalab/index-maple';
 import { strategy as rbtree } from '@vmalab/index-rbtree';
 import { strategy as unbatched } from '@vmalab/rmap-unbatched';
 import { describe, expect, it } from 'vitest';
@@ -59,6 +60,26 @@ describe('kernel-oracle fixtures (rbtree index with raw gaps, gap finder)', () =
     const r = replayFixture(fx, rbtreeWithGapFinder('raw'));
     expect(r.mismatch).toBeNull();
   });
+});
+
+describe('kernel-oracle fixtures (maple index, gap finder: the 6.18 configuration)', () => {
+  for (const prealloc of ['by-store-type', 'worst-case'] as const) {
+    it.each(
+      fixtures.map((f) => [f.name, f] as const),
+    )(`%s matches the kernel after every call (prealloc ${prealloc})`, (_, fx) => {
+      const r = replayFixture(fx, () => {
+        const counters = new Counters();
+        return {
+          counters,
+          index: maple.create({ prealloc }, counters),
+          finder: gap.create({}, counters),
+          rmap: unbatched.create({}, counters),
+        };
+      });
+      expect(r.mismatch).toBeNull();
+      expect(r.matched).toBe(fx.steps.length);
+    });
+  }
 });
 
 describe('kernel-oracle fixtures (rbtree index with guard gaps: the 4.12–6.0 search)', () => {

@@ -1,0 +1,1590 @@
+/**
+ * MapleTree: a range tree over integer indices with inclusive ranges, the data
+ * structure Linux uses for VMAs since 6.1 (lib/maple_tree.c). Our own code,
+ * written from the published design and the kernel's test vectors.
+ *
+ * - Range leaves of 16 slots; internal nodes of 16 slots, or of 10 slots with
+ *   a per-child largest gap in ALLOC_RANGE trees; all leaves at one depth;
+ *   non-root nodes at least mt_min_slots full; NULL ranges always coalesced,
+ *   and only the right-most leaf may end in NULL.
+ * - Every write is classified first (store_root, spanning_store, exact_fit,
+ *   new_root, rebalance, split_store, append, slot_store, node_store), its
+ *   nodes preallocated by the chosen policy, then executed. Splits push into
+ *   a sibling before splitting and split three ways when they must;
+ *   rebalance, split and spanning stores rebuild level by level from a "big
+ *   node" until a level absorbs the change; replaced nodes are freed.
+ * - Gaps propagate upward and stop at the first ancestor that does not change.
+ * - `dup` copies the tree by the DFS pre-order structural copy of `__mt_dup`
+ *   (6.8+) or by one store per entry (6.1–6.7).
+ *
+ * Indices are integers in [0, MAPLE_MAX]; MAPLE_MAX (2^53 − 1) stands for
+ * ULONG_MAX. Errors are returned as −errno, as the kernel's API does.
+ */
+import { Counters, EBUSY, EEXIST, EINVAL, ENOMEM } from '@vmalab/core';
+import {
+  ARANGE,
+  LEAF,
+  MAPLE_MAX,
+  MapleNode,
+  MIN_END,
+  NODE_TYPE_NAMES,
+  type NodeType,
+  newNode,
+  RANGE,
+  recycleNode,
+  SLOTS,
+} from './node.js';
+
+export { MAPLE_MAX } from './node.js';
+
+/**
+ * XA_ZERO_ENTRY: occupies its range (it is not a gap) but reads as empty —
+ * load and find skip it. Linux uses it to block a range in tests and to mark
+ * where a failed fork stopped copying.
+ */
+export const ZERO_ENTRY: unique symbol = Symbol.for('vmalab.maple.XA_ZERO_ENTRY');
+export type ZeroEntry = typeof ZERO_ENTRY;
+
+export const STORE_TYPES = [
+  'store_root',
+  'spanning_store',
+  'exact_fit',
+  'new_root',
+  'rebalance',
+  'split_store',
+  'append',
+  'slot_store',
+  'node_store',
+] as const;
+export type StoreType = (typeof STORE_TYPES)[number];
+const ST_ROOT = 0;
+const ST_SPANNING = 1;
+const ST_EXACT = 2;
+const ST_NEW_ROOT = 3;
+const ST_REBALANCE = 4;
+const ST_SPLIT = 5;
+const ST_APPEND = 6;
+const ST_SLOT = 7;
+const ST_NODE = 8;
+
+/**
+ * How many nodes a write asks the slab for before it runs (mas_preallocate):
+ * - `worst-case`: 1 + 3h for every write (6.1-era);
+ * - `by-store-type`: the per-store-type table of ~6.12 (spanning 3h+1, split
+ *   2h+1, rebalance 2h−1, node_store 1 in RCU mode, new_root/store_root 1);
+ * - `vacant-height`: the 2025 refinement — splits only up to the lowest
+ *   ancestor with a free slot, rebalance and spanning stores only up to the
+ *   lowest ancestor with enough data.
+ */
+export type PreallocPolicy = 'worst-case' | 'by-store-type' | 'vacant-height';
+export const PREALLOC_POLICIES: readonly PreallocPolicy[] = [
+  'worst-case',
+  'by-store-type',
+  'vacant-height',
+];
+/** `mt-dup`: __mt_dup's structural copy (6.8+); `insert`: one store per entry (6.1–6.7). */
+export type DupMode = 'mt-dup' | 'insert';
+export const DUP_MODES: readonly DupMode[] = ['mt-dup', 'insert'];
+
+export interface MapleTreeOptions {
+  /** MT_FLAGS_ALLOC_RANGE: 10-slot internal nodes with per-child gaps. Default false. */
+  allocRange?: boolean;
+  /** MT_FLAGS_USE_RCU: node_store copies the node, append/slot_store are restricted. Default false. */
+  rcu?: boolean;
+  /** Default `by-store-type`. */
+  prealloc?: PreallocPolicy;
+  /** Default `mt-dup`. */
+  dup?: DupMode;
+  /** Where nodesVisited, slotsScanned, nodesAllocated, nodesFreed and gapUpdates are counted. */
+  counters?: Counters;
+}
+
+/** Exact work counts of one tree (all writes since creation). */
+export class MapleStats {
+  /** Writes by store type, indexed like STORE_TYPES. */
+  readonly stores: number[] = new Array<number>(STORE_TYPES.length).fill(0);
+  /** Nodes preallocated by writes, used by them, and returned unused (mas_destroy). */
+  nodesRequested = 0;
+  nodesUsed = 0;
+  nodesReturned = 0;
+  /** Writes that needed more nodes than they preallocated (a model error; always 0). */
+  overruns = 0;
+  /** Nodes allocated by dup. */
+  nodesDuplicated = 0;
+  /** Nodes that left the tree (replaced, discarded, destroyed). */
+  nodesFreed = 0;
+
+  storeCount(type: StoreType): number {
+    return this.stores[STORE_TYPES.indexOf(type)] as number;
+  }
+
+  /** Store counts by name (only the types that occurred). */
+  storeTable(): Record<string, number> {
+    const out: Record<string, number> = {};
+    STORE_TYPES.forEach((t, i) => {
+      const n = this.stores[i] as number;
+      if (n > 0) out[t] = n;
+    });
+    return out;
+  }
+}
+
+/** A walk from the root: the node at each depth, its offset in its parent, its range. */
+class Path {
+  readonly node: MapleNode[] = [];
+  readonly off: number[] = [];
+  readonly min: number[] = [];
+  readonly max: number[] = [];
+  /** Offset of the walked index in the deepest node reached. */
+  slot = 0;
+
+  copyFrom(p: Path, depth: number): void {
+    for (let d = 0; d <= depth; d++) {
+      this.node[d] = p.node[d] as MapleNode;
+      this.off[d] = p.off[d] as number;
+      this.min[d] = p.min[d] as number;
+      this.max[d] = p.max[d] as number;
+    }
+    this.slot = p.slot;
+  }
+}
+
+/** The kernel's "big node": the data of one level while it is rebuilt. */
+class Big {
+  readonly piv: number[] = [];
+  readonly slot: unknown[] = [];
+  readonly gap: number[] = [];
+  n = 0;
+
+  push(piv: number, slot: unknown, gap: number): void {
+    const n = this.n++;
+    this.piv[n] = piv;
+    this.slot[n] = slot;
+    this.gap[n] = gap;
+  }
+
+  /** Appends slots [from, to] of `node` (whose max is `max`). */
+  pushNode(node: MapleNode, from: number, to: number, max: number): void {
+    const g = node.gap;
+    for (let i = from; i <= to; i++)
+      this.push(node.pivotAt(i, max), node.slot[i], g === null ? 0 : (g[i] as number));
+  }
+
+  clear(): void {
+    this.slot.fill(null, 0, this.n);
+    this.n = 0;
+  }
+}
+
+function isValidIndex(i: number): boolean {
+  return Number.isSafeInteger(i) && i >= 0;
+}
+
+export class MapleTree<T = unknown> {
+  /** null (empty), a MapleNode, or a single entry stored at index 0 with no node. */
+  private root: unknown = null;
+  private _height = 0;
+  /** MT_FLAGS_ALLOC_RANGE (mt_is_alloc). */
+  readonly isAlloc: boolean;
+  /** mt_set_in_rcu / mt_clear_in_rcu. */
+  rcu: boolean;
+  readonly prealloc: PreallocPolicy;
+  readonly dupMode: DupMode;
+  readonly counters: Counters;
+  readonly stats = new MapleStats();
+  /** Bumped by every write; cursors re-walk when it changed. */
+  seq = 0;
+
+  private readonly internalType: NodeType;
+  private readonly lp = new Path();
+  private readonly rp = new Path();
+  private readonly tp = new Path();
+  private bigA = new Big();
+  private bigB = new Big();
+  /** Nodes freed during the current write, recycled when it ends (RCU-style). */
+  private readonly graveyard: MapleNode[] = [];
+  /** Nodes the slab will still hand out before failing (fault injection). */
+  private allocBudget = Number.POSITIVE_INFINITY;
+  private requested = 0;
+  private used = 0;
+  /** Range of the entry returned by the last find/load (for adapters). */
+  foundFirst = 0;
+  foundLast = 0;
+
+  constructor(options: MapleTreeOptions = {}) {
+    this.isAlloc = options.allocRange ?? false;
+    this.rcu = options.rcu ?? false;
+    this.prealloc = options.prealloc ?? 'by-store-type';
+    this.dupMode = options.dup ?? 'mt-dup';
+    this.counters = options.counters ?? new Counters();
+    this.internalType = this.isAlloc ? ARANGE : RANGE;
+  }
+
+  /** Levels of nodes (0: empty or a single entry at index 0 without a node). */
+  get height(): number {
+    return this._height;
+  }
+
+  get isEmpty(): boolean {
+    return this.root === null;
+  }
+
+  /** Options for a tree with the same flags (mtree_dup requires them). */
+  get options(): MapleTreeOptions {
+    return {
+      allocRange: this.isAlloc,
+      rcu: this.rcu,
+      prealloc: this.prealloc,
+      dup: this.dupMode,
+      counters: this.counters,
+    };
+  }
+
+  /**
+   * Fault injection: the slab hands out `n` more nodes, then every
+   * allocation fails with ENOMEM; `undefined` lifts the limit.
+   */
+  failAllocAfter(n: number | undefined): void {
+    this.allocBudget = n === undefined ? Number.POSITIVE_INFINITY : n;
+  }
+
+  // -------------------------------------------------------------------------
+  // Reads
+
+  /** mtree_load: the entry whose range contains `index`. */
+  load(index: number): T | undefined {
+    const root = this.root;
+    if (!(root instanceof MapleNode)) {
+      if (root !== null && index === 0) {
+        this.foundFirst = this.foundLast = 0;
+        return root as T;
+      }
+      return undefined;
+    }
+    const c = this.counters;
+    let n = root;
+    let min = 0;
+    let max = MAPLE_MAX;
+    for (;;) {
+      c.nodesVisited++;
+      const e = n.end;
+      const piv = n.pivot;
+      let i = 0;
+      while (i < e && (piv[i] as number) < index) i++;
+      c.slotsScanned += i + 1;
+      const lo = i === 0 ? min : (piv[i - 1] as number) + 1;
+      const hi = i < e ? (piv[i] as number) : max;
+      const s = n.slot[i];
+      if (n.type !== LEAF) {
+        n = s as MapleNode;
+        min = lo;
+        max = hi;
+        continue;
+      }
+      if (s === null || s === ZERO_ENTRY) return undefined;
+      this.foundFirst = lo;
+      this.foundLast = hi;
+      return s as T;
+    }
+  }
+
+  /**
+   * mt_find: the first entry whose range ends at or after `index` and starts
+   * at or before `max` (XA_ZERO_ENTRY skipped). Its range is left in
+   * foundFirst/foundLast.
+   */
+  find(index: number, max: number = MAPLE_MAX): T | undefined {
+    const root = this.root;
+    if (!(root instanceof MapleNode)) {
+      if (root !== null && index === 0 && root !== ZERO_ENTRY) {
+        this.foundFirst = this.foundLast = 0;
+        return root as T;
+      }
+      return undefined;
+    }
+    const c = this.counters;
+    let from = index;
+    for (;;) {
+      let n = root;
+      let nmin = 0;
+      let nmax = MAPLE_MAX;
+      let i = 0;
+      for (;;) {
+        c.nodesVisited++;
+        const e = n.end;
+        const piv = n.pivot;
+        i = 0;
+        while (i < e && (piv[i] as number) < from) i++;
+        c.slotsScanned += i + 1;
+        if (n.type === LEAF) break;
+        if (i > 0) nmin = (piv[i - 1] as number) + 1;
+        if (i < e) nmax = piv[i] as number;
+        n = n.slot[i] as MapleNode;
+      }
+      const e = n.end;
+      const piv = n.pivot;
+      let lo = i === 0 ? nmin : (piv[i - 1] as number) + 1;
+      for (; i <= e; i++) {
+        if (lo > max) return undefined;
+        const hi = i < e ? (piv[i] as number) : nmax;
+        const s = n.slot[i];
+        if (s !== null && s !== ZERO_ENTRY) {
+          this.foundFirst = lo;
+          this.foundLast = hi;
+          return s as T;
+        }
+        lo = hi + 1;
+      }
+      c.slotsScanned += e + 1;
+      if (nmax >= max || nmax === MAPLE_MAX) return undefined;
+      from = nmax + 1;
+    }
+  }
+
+  /**
+   * The last entry whose range starts at or before `index` and ends at or
+   * after `min` (mas_find_rev / vma_prev), XA_ZERO_ENTRY skipped.
+   */
+  findRev(index: number, min = 0): T | undefined {
+    const root = this.root;
+    if (!(root instanceof MapleNode)) {
+      if (root !== null && root !== ZERO_ENTRY && min === 0) {
+        this.foundFirst = this.foundLast = 0;
+        return root as T;
+      }
+      return undefined;
+    }
+    const c = this.counters;
+    let from = index;
+    for (;;) {
+      let n = root;
+      let nmin = 0;
+      let nmax = MAPLE_MAX;
+      let i = 0;
+      for (;;) {
+        c.nodesVisited++;
+        const e = n.end;
+        const piv = n.pivot;
+        i = 0;
+        while (i < e && (piv[i] as number) < from) i++;
+        c.slotsScanned += i + 1;
+        if (n.type === LEAF) break;
+        if (i > 0) nmin = (piv[i - 1] as number) + 1;
+        if (i < e) nmax = piv[i] as number;
+        n = n.slot[i] as MapleNode;
+      }
+      const e = n.end;
+      const piv = n.pivot;
+      let hi = i < e ? (piv[i] as number) : nmax;
+      for (; i >= 0; i--) {
+        if (hi < min) return undefined;
+        const lo = i === 0 ? nmin : (piv[i - 1] as number) + 1;
+        const s = n.slot[i];
+        if (s !== null && s !== ZERO_ENTRY) {
+          this.foundFirst = lo;
+          this.foundLast = hi;
+          return s as T;
+        }
+        hi = lo - 1;
+      }
+      if (nmin <= min || nmin === 0) return undefined;
+      from = nmin - 1;
+    }
+  }
+
+  /** Entries `[first, last, value]` in index order, from the one containing `from` up to `to`. */
+  *entries(from = 0, to: number = MAPLE_MAX): Generator<[number, number, T]> {
+    const seq = this.seq;
+    let at = from;
+    while (at <= to) {
+      if (this.seq !== seq) throw new Error('MapleTree modified during iteration');
+      const v = this.find(at, to);
+      if (v === undefined) return;
+      const f = this.foundFirst;
+      const l = this.foundLast;
+      yield [f, l, v];
+      if (l >= to || l === MAPLE_MAX) return;
+      at = l + 1;
+    }
+  }
+
+  /** Entries in reverse index order, from the one containing `from` down to `to`. */
+  *entriesReverse(from: number = MAPLE_MAX, to = 0): Generator<[number, number, T]> {
+    const seq = this.seq;
+    let at = from;
+    while (at >= to) {
+      if (this.seq !== seq) throw new Error('MapleTree modified during iteration');
+      const v = this.findRev(at, to);
+      if (v === undefined) return;
+      const f = this.foundFirst;
+      yield [f, this.foundLast, v];
+      if (f <= to || f === 0) return;
+      at = f - 1;
+    }
+  }
+
+  /**
+   * Every stored range in order, including NULL ranges and XA_ZERO_ENTRY,
+   * leaf by leaf (what mt_dump prints at the leaves).
+   */
+  *ranges(): Generator<[number, number, T | null | ZeroEntry]> {
+    const root = this.root;
+    if (root === null) {
+      yield [0, MAPLE_MAX, null];
+      return;
+    }
+    if (!(root instanceof MapleNode)) {
+      yield [0, 0, root as T];
+      yield [1, MAPLE_MAX, null];
+      return;
+    }
+    const stack: Array<[MapleNode, number, number]> = [[root, 0, MAPLE_MAX]];
+    while (stack.length > 0) {
+      const [n, min, max] = stack.pop() as [MapleNode, number, number];
+      let lo = min;
+      if (n.type === LEAF) {
+        for (let i = 0; i <= n.end; i++) {
+          const hi = n.pivotAt(i, max);
+          yield [lo, hi, n.slot[i] as T | null | ZeroEntry];
+          lo = hi + 1;
+        }
+        continue;
+      }
+      const kids: Array<[MapleNode, number, number]> = [];
+      for (let i = 0; i <= n.end; i++) {
+        const hi = n.pivotAt(i, max);
+        kids.push([n.slot[i] as MapleNode, lo, hi]);
+        lo = hi + 1;
+      }
+      for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i] as [MapleNode, number, number]);
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Writes
+
+  /** mtree_store_range: `[first, last]` = value (null erases). 0 or −EINVAL / −ENOMEM. */
+  store(first: number, last: number, value: T | null | ZeroEntry): number {
+    if (!isValidIndex(first) || !isValidIndex(last) || first > last) return -EINVAL;
+    return this.write(first, last, value ?? null);
+  }
+
+  /** mtree_insert_range: like store, but −EEXIST if any index of the range is occupied. */
+  insert(first: number, last: number, value: T | ZeroEntry): number {
+    if (!isValidIndex(first) || !isValidIndex(last) || first > last || value === null)
+      return -EINVAL;
+    if (this.occupied(first, last)) return -EEXIST;
+    return this.write(first, last, value);
+  }
+
+  /** mtree_erase: removes the entry containing `index`; returns it. */
+  erase(index: number): T | undefined {
+    const v = this.load(index);
+    if (v === undefined) return undefined;
+    this.write(this.foundFirst, this.foundLast, null);
+    return v;
+  }
+
+  /** Frees every node (mtree_destroy). */
+  destroy(): void {
+    if (this.root instanceof MapleNode) {
+      this.freeSubtree(this.root);
+      this.releaseGraveyard();
+    }
+    this.root = null;
+    this._height = 0;
+    this.seq++;
+  }
+
+  /** True if any entry (XA_ZERO_ENTRY included) intersects [first, last]. */
+  private occupied(first: number, last: number): boolean {
+    const root = this.root;
+    if (!(root instanceof MapleNode)) return root !== null && first === 0;
+    let at = first;
+    for (;;) {
+      const p = this.tp;
+      this.descend(p, at, this._height - 1);
+      const leaf = p.node[this._height - 1] as MapleNode;
+      const lmax = p.max[this._height - 1] as number;
+      let i = p.slot;
+      let lo = i === 0 ? (p.min[this._height - 1] as number) : (leaf.pivot[i - 1] as number) + 1;
+      for (; i <= leaf.end; i++) {
+        if (lo > last) return false;
+        if (leaf.slot[i] !== null) return true;
+        lo = leaf.pivotAt(i, lmax) + 1;
+      }
+      if (lmax >= last) return false;
+      at = lmax + 1;
+    }
+  }
+
+  /** Walks from the root to `depth`, recording the path. */
+  private descend(p: Path, index: number, depth: number): void {
+    const c = this.counters;
+    let n = this.root as MapleNode;
+    let min = 0;
+    let max = MAPLE_MAX;
+    p.node[0] = n;
+    p.off[0] = 0;
+    p.min[0] = 0;
+    p.max[0] = MAPLE_MAX;
+    for (let d = 0; ; d++) {
+      c.nodesVisited++;
+      const e = n.end;
+      const piv = n.pivot;
+      let i = 0;
+      while (i < e && (piv[i] as number) < index) i++;
+      c.slotsScanned += i + 1;
+      if (d === depth) {
+        p.slot = i;
+        return;
+      }
+      if (i > 0) min = (piv[i - 1] as number) + 1;
+      if (i < e) max = piv[i] as number;
+      n = n.slot[i] as MapleNode;
+      p.node[d + 1] = n;
+      p.off[d + 1] = i;
+      p.min[d + 1] = min;
+      p.max[d + 1] = max;
+    }
+  }
+
+  private write(first: number, last: number, entry: unknown): number {
+    if (!(this.root instanceof MapleNode)) return this.storeRoot(first, last, entry);
+    const h = this._height;
+    const leafDepth = h - 1;
+    const lp = this.lp;
+    this.descend(lp, first, leafDepth);
+    const leaf = lp.node[leafDepth] as MapleNode;
+    const lmin = lp.min[leafDepth] as number;
+    const lmax = lp.max[leafDepth] as number;
+
+    // mas_is_span_wr: the write runs past this leaf, or a NULL write ends
+    // exactly at a leaf boundary that is not the right-most.
+    if (last > lmax || (last === lmax && entry === null && lmax !== MAPLE_MAX)) {
+      // The right end: the leaf holding `last`, or for a NULL write ending at
+      // a leaf boundary the next leaf, so that no leaf but the right-most
+      // ends in NULL.
+      const rp = this.rp;
+      this.descend(rp, last, leafDepth);
+      const rmax = rp.max[leafDepth] as number;
+      const moved = entry === null && last === rmax && rmax !== MAPLE_MAX;
+      if (moved) this.descend(rp, last + 1, leafDepth);
+      if (!this.begin(ST_SPANNING, h, leafDepth, true)) return -ENOMEM;
+      this.spanningStore(first, last, entry, moved);
+      return this.end();
+    }
+
+    let off = lp.slot;
+    const piv = leaf.pivot;
+    const e = leaf.end;
+    let rMin = off === 0 ? lmin : (piv[off - 1] as number) + 1;
+    let offEnd = off;
+    while (offEnd < e && (piv[offEnd] as number) < last) offEnd++;
+    let endPiv = offEnd < e ? (piv[offEnd] as number) : lmax;
+    if (entry === null) {
+      // mas_wr_extend_null: swallow the NULL ranges on both sides.
+      if (leaf.slot[off] === null) first = rMin;
+      else if (first === rMin && off > 0 && leaf.slot[off - 1] === null) {
+        off--;
+        rMin = off === 0 ? lmin : (piv[off - 1] as number) + 1;
+        first = rMin;
+      }
+      if (leaf.slot[offEnd] === null) last = endPiv;
+      else if (last === endPiv && offEnd < e && leaf.slot[offEnd + 1] === null) {
+        offEnd++;
+        endPiv = offEnd < e ? (piv[offEnd] as number) : lmax;
+        last = endPiv;
+      }
+    }
+
+    if (off === offEnd && rMin === first && endPiv === last) {
+      // exact_fit: replace the pointer in place.
+      if (!this.begin(ST_EXACT, h, leafDepth, false)) return -ENOMEM;
+      const old = leaf.slot[off];
+      leaf.slot[off] = entry;
+      if (this.isAlloc && (old === null) !== (entry === null)) {
+        this.propagateGap(lp, leafDepth, this.leafGap(leaf, lmin, lmax));
+      }
+      return this.end();
+    }
+    if (first === 0 && last === MAPLE_MAX) {
+      if (!this.begin(ST_NEW_ROOT, h, leafDepth, true)) return -ENOMEM;
+      this.newRoot(entry);
+      return this.end();
+    }
+
+    let newEnd = e + 2 - (offEnd - off);
+    if (rMin === first) newEnd--;
+    if (endPiv === last) newEnd--;
+
+    let type: number;
+    if (newEnd < (MIN_END[LEAF] as number) && leafDepth > 0) type = ST_REBALANCE;
+    else if (newEnd >= (SLOTS[LEAF] as number)) type = ST_SPLIT;
+    else if (!this.rcu && off === e) type = ST_APPEND;
+    else if (newEnd === e && (!this.rcu || offEnd - off === 1)) type = ST_SLOT;
+    else type = ST_NODE;
+    if (!this.begin(type, h, leafDepth, true)) return -ENOMEM;
+
+    // The leaf's new contents.
+    const big = this.bigA;
+    big.clear();
+    if (off > 0) big.pushNode(leaf, 0, off - 1, lmax);
+    if (first > rMin) big.push(first - 1, leaf.slot[off], 0);
+    big.push(last, entry, 0);
+    if (last < endPiv) big.push(endPiv, leaf.slot[offEnd], 0);
+    if (offEnd < e) big.pushNode(leaf, offEnd + 1, e, lmax);
+
+    if (type === ST_REBALANCE || type === ST_SPLIT) {
+      this.freeNode(leaf);
+      this.rp.copyFrom(lp, leafDepth);
+      this.rebuild(leafDepth, type === ST_SPLIT);
+    } else if (type === ST_NODE && this.rcu) {
+      // A replacement node, swapped in for readers.
+      const n = this.alloc(LEAF);
+      const g = this.fill(n, big, 0, big.n, lmin, lmax);
+      this.replaceChild(lp, leafDepth, n);
+      this.freeNode(leaf);
+      if (this.isAlloc) this.propagateGap(lp, leafDepth, g);
+    } else {
+      const g = this.fill(leaf, big, 0, big.n, lmin, lmax);
+      if (this.isAlloc) this.propagateGap(lp, leafDepth, g);
+    }
+    return this.end();
+  }
+
+  /** The tree is empty or a single entry at index 0: no node yet (mas_store_root). */
+  private storeRoot(first: number, last: number, entry: unknown): number {
+    const old = this.root;
+    const plain = first === 0 && last === 0;
+    if (entry === null || plain) {
+      if (!this.begin(ST_ROOT, 0, 0, false)) return -ENOMEM;
+      if (plain) this.root = entry;
+      else if (first === 0) this.root = null;
+      return this.end();
+    }
+    if (!this.begin(ST_ROOT, 0, 0, true)) return -ENOMEM;
+    const big = this.bigA;
+    big.clear();
+    if (old !== null && first > 0) big.push(0, old, 0);
+    if (first > (old !== null ? 1 : 0)) big.push(first - 1, null, 0);
+    big.push(last, entry, 0);
+    if (last < MAPLE_MAX) big.push(MAPLE_MAX, null, 0);
+    const n = this.alloc(LEAF);
+    this.fill(n, big, 0, big.n, 0, MAPLE_MAX);
+    this.root = n;
+    this._height = 1;
+    return this.end();
+  }
+
+  /** A store over [0, MAPLE_MAX]: everything is replaced by one leaf (or nothing). */
+  private newRoot(entry: unknown): void {
+    this.freeSubtree(this.root as MapleNode);
+    if (entry === null) {
+      this.root = null;
+      this._height = 0;
+      return;
+    }
+    const n = this.alloc(LEAF);
+    n.slot[0] = entry;
+    n.end = 0;
+    this.root = n;
+    this._height = 1;
+  }
+
+  /**
+   * A write whose range crosses leaves. The left leaf's data before `first`,
+   * the entry, and the right leaf's data after `last` form the new leaf
+   * level; everything strictly between is discarded; rebuild() carries the
+   * change up to the common ancestor.
+   */
+  private spanningStore(first: number, last: number, entry: unknown, moved: boolean): void {
+    const leafDepth = this._height - 1;
+    const lp = this.lp;
+    const rp = this.rp;
+    const rNode = rp.node[leafDepth] as MapleNode;
+    const rmax = rp.max[leafDepth] as number;
+    const lNode = lp.node[leafDepth] as MapleNode;
+    const lmin = lp.min[leafDepth] as number;
+    const lmax = lp.max[leafDepth] as number;
+    let offL = lp.slot;
+    let rMin = offL === 0 ? lmin : (lNode.pivot[offL - 1] as number) + 1;
+    let offR = moved ? -1 : rp.slot;
+    if (entry === null) {
+      if (lNode.slot[offL] === null) first = rMin;
+      else if (first === rMin && offL > 0 && lNode.slot[offL - 1] === null) {
+        offL--;
+        rMin = offL === 0 ? lmin : (lNode.pivot[offL - 1] as number) + 1;
+        first = rMin;
+      }
+      if (moved) {
+        if (rNode.slot[0] === null) {
+          offR = 0;
+          last = rNode.pivotAt(0, rmax);
+        }
+      } else {
+        const endPiv = rNode.pivotAt(offR, rmax);
+        if (rNode.slot[offR] === null) last = endPiv;
+        else if (last === endPiv && offR < rNode.end && rNode.slot[offR + 1] === null) {
+          offR++;
+          last = rNode.pivotAt(offR, rmax);
+        }
+      }
+    }
+    if (first === 0 && last === MAPLE_MAX) {
+      this.newRoot(entry);
+      return;
+    }
+    const big = this.bigA;
+    big.clear();
+    if (offL > 0) big.pushNode(lNode, 0, offL - 1, lmax);
+    if (first > rMin) big.push(first - 1, lNode.slot[offL], 0);
+    big.push(last, entry, 0);
+    if (offR >= 0) {
+      const endPiv = rNode.pivotAt(offR, rmax);
+      if (last < endPiv) big.push(endPiv, rNode.slot[offR], 0);
+    }
+    if (offR < rNode.end) big.pushNode(rNode, offR + 1, rNode.end, rmax);
+    this.freeNode(lNode);
+    this.freeNode(rNode);
+    this.rebuild(leafDepth, false);
+  }
+
+  /**
+   * Rebuilds from depth `d` upward. bigA holds the new data replacing the
+   * run of nodes lp.node[d] … rp.node[d] (already freed). Each level: absorb
+   * a neighbour if the data is too small (rebalance), push into a sibling or
+   * split into two or three nodes if it is too big, then form the parent
+   * level's data from the parents' other children and the new nodes. Stops at
+   * the first level that takes the result without overflowing or
+   * underflowing; a root split adds a level, a root with one child is
+   * collapsed.
+   */
+  private rebuild(depth: number, split: boolean): void {
+    const lp = this.lp;
+    const rp = this.rp;
+    let d = depth;
+    let type: NodeType = LEAF;
+    for (;;) {
+      let cur = this.bigA;
+      if (d === 0) {
+        this.finishRoot(type);
+        return;
+      }
+      const cap = SLOTS[type] as number;
+      let lo = lp.min[d] as number;
+      let hi = rp.max[d] as number;
+      const PL0 = lp.node[d - 1] as MapleNode;
+      const PR0 = rp.node[d - 1] as MapleNode;
+      if (cur.n - 1 < (MIN_END[type] as number)) {
+        // Too little data: take in a neighbour (right first).
+        const oR = rp.off[d] as number;
+        const oL = lp.off[d] as number;
+        if (oR < PR0.end) {
+          const s = PR0.slot[oR + 1] as MapleNode;
+          const sMax = PR0.pivotAt(oR + 1, rp.max[d - 1] as number);
+          cur.pushNode(s, 0, s.end, sMax);
+          this.freeNode(s);
+          this.setPath(rp, d, s, oR + 1, hi + 1, sMax);
+          hi = sMax;
+        } else if (oL > 0) {
+          const s = PL0.slot[oL - 1] as MapleNode;
+          const sMin = oL - 1 === 0 ? (lp.min[d - 1] as number) : (PL0.pivot[oL - 2] as number) + 1;
+          this.prependNode(s, lo - 1);
+          this.freeNode(s);
+          this.setPath(lp, d, s, oL - 1, sMin, lo - 1);
+          lo = sMin;
+        } else if (hi !== MAPLE_MAX) {
+          const tp = this.tp;
+          this.descend(tp, hi + 1, d);
+          const s = tp.node[d] as MapleNode;
+          const sMax = tp.max[d] as number;
+          cur.pushNode(s, 0, s.end, sMax);
+          this.freeNode(s);
+          rp.copyFrom(tp, d);
+          hi = sMax;
+        } else if (lo !== 0) {
+          const tp = this.tp;
+          this.descend(tp, lo - 1, d);
+          const s = tp.node[d] as MapleNode;
+          this.prependNode(s, lo - 1);
+          this.freeNode(s);
+          lp.copyFrom(tp, d);
+          lo = tp.min[d] as number;
+        }
+      } else if (split && cur.n > cap) {
+        // split_store: push into a sibling with room before splitting.
+        let space = 2 * cap - 2;
+        if (type === LEAF) space--;
+        if (hi === MAPLE_MAX) space--;
+        const oL = lp.off[d] as number;
+        const oR = rp.off[d] as number;
+        const left = oL > 0 ? (PL0.slot[oL - 1] as MapleNode) : null;
+        const right = oR < PR0.end ? (PR0.slot[oR + 1] as MapleNode) : null;
+        if (left !== null && cur.n + left.end + 1 < space) {
+          const sMin = oL - 1 === 0 ? (lp.min[d - 1] as number) : (PL0.pivot[oL - 2] as number) + 1;
+          this.prependNode(left, lo - 1);
+          this.freeNode(left);
+          this.setPath(lp, d, left, oL - 1, sMin, lo - 1);
+          lo = sMin;
+          this.counters.bump('maple.push_left');
+        } else if (right !== null && cur.n + right.end + 1 < space) {
+          const sMax = PR0.pivotAt(oR + 1, rp.max[d - 1] as number);
+          cur.pushNode(right, 0, right.end, sMax);
+          this.freeNode(right);
+          this.setPath(rp, d, right, oR + 1, hi + 1, sMax);
+          hi = sMax;
+          this.counters.bump('maple.push_right');
+        }
+      }
+
+      // Distribute into new nodes.
+      cur = this.bigA;
+      const nodes = this.distribute(type, lo, hi);
+
+      // The parent level's data.
+      const PL = lp.node[d - 1] as MapleNode;
+      const PR = rp.node[d - 1] as MapleNode;
+      const oL = lp.off[d] as number;
+      const oR = rp.off[d] as number;
+      const pmax = rp.max[d - 1] as number;
+      const up = this.bigB;
+      up.clear();
+      if (oL > 0) up.pushNode(PL, 0, oL - 1, lp.max[d - 1] as number);
+      for (const nn of nodes) up.push(nn.max, nn.node, nn.gap);
+      if (oR < PR.end) up.pushNode(PR, oR + 1, PR.end, pmax);
+      if (PL === PR) {
+        for (let i = oL + 1; i < oR; i++) this.freeSubtree(PL.slot[i] as MapleNode);
+      } else {
+        for (let i = oL + 1; i <= PL.end; i++) this.freeSubtree(PL.slot[i] as MapleNode);
+        for (let i = 0; i < oR; i++) this.freeSubtree(PR.slot[i] as MapleNode);
+      }
+      const ptype = PL.type;
+      this.freeNode(PL);
+      if (PR !== PL) this.freeNode(PR);
+      this.bigB = cur;
+      this.bigA = up;
+      cur.clear();
+      d--;
+      type = ptype;
+      if (
+        d > 0 &&
+        PL === PR &&
+        up.n - 1 >= (MIN_END[ptype] as number) &&
+        up.n <= (SLOTS[ptype] as number)
+      ) {
+        // This level takes the change: one replacement node, then gaps.
+        const n = this.alloc(ptype);
+        const g = this.fill(n, up, 0, up.n, lp.min[d] as number, lp.max[d] as number);
+        up.clear();
+        this.replaceChild(lp, d, n);
+        if (this.isAlloc) this.propagateGap(lp, d, g);
+        return;
+      }
+    }
+  }
+
+  private setPath(
+    p: Path,
+    d: number,
+    node: MapleNode,
+    off: number,
+    min: number,
+    max: number,
+  ): void {
+    p.node[d] = node;
+    p.off[d] = off;
+    p.min[d] = min;
+    p.max[d] = max;
+  }
+
+  /** bigA = node's data (node ends at `max`) + bigA. */
+  private prependNode(node: MapleNode, max: number): void {
+    const cur = this.bigA;
+    const tmp = this.bigB;
+    tmp.clear();
+    tmp.pushNode(node, 0, node.end, max);
+    for (let i = 0; i < cur.n; i++)
+      tmp.push(cur.piv[i] as number, cur.slot[i], cur.gap[i] as number);
+    cur.clear();
+    this.bigA = tmp;
+    this.bigB = cur;
+  }
+
+  /**
+   * Splits bigA (data of type `type` covering [lo, hi]) into 1–3 nodes of
+   * legal size; a leaf that is not the right-most never ends in NULL.
+   */
+  private distribute(
+    type: NodeType,
+    lo: number,
+    hi: number,
+  ): Array<{ node: MapleNode; max: number; gap: number }> {
+    const big = this.bigA;
+    const n = big.n;
+    const cap = SLOTS[type] as number;
+    const m = n <= cap ? 1 : n <= 2 * cap - 2 ? 2 : 3;
+    if (m === 3 && n > 3 * cap - 3)
+      throw new Error(`maple: ${n} slots do not fit three nodes (internal error)`);
+    const cuts: number[] = [];
+    let at = 0;
+    for (let k = 0; k < m - 1; k++) {
+      let size = Math.floor((n - at) / (m - k));
+      // A split must not leave a NULL at the end of the left node.
+      if (type === LEAF && big.slot[at + size - 1] === null) size++;
+      at += size;
+      cuts.push(at);
+    }
+    cuts.push(n);
+    const out: Array<{ node: MapleNode; max: number; gap: number }> = [];
+    let from = 0;
+    let min = lo;
+    for (const cut of cuts) {
+      const max = cut === n ? hi : (big.piv[cut - 1] as number);
+      const node = this.alloc(type);
+      const gap = this.fill(node, big, from, cut - from, min, max);
+      out.push({ node, max, gap });
+      from = cut;
+      min = max + 1;
+    }
+    if (m > 1) this.counters.bump(m === 2 ? 'maple.split2' : 'maple.split3');
+    return out;
+  }
+
+  /** The root level's data is in bigA: make the new root (collapse, or split and grow). */
+  private finishRoot(type: NodeType): void {
+    const big = this.bigA;
+    if (type !== LEAF && big.n === 1) {
+      // One child left: it becomes the root (and so on down).
+      let r = big.slot[0] as MapleNode;
+      big.clear();
+      this._height--;
+      while (r.type !== LEAF && r.end === 0) {
+        const child = r.slot[0] as MapleNode;
+        this.freeNode(r);
+        r = child;
+        this._height--;
+      }
+      r.parent = null;
+      r.pslot = 0;
+      this.root = r;
+      if (r.type === LEAF && r.end === 0 && r.slot[0] === null) {
+        this.freeNode(r);
+        this.root = null;
+        this._height = 0;
+      }
+      return;
+    }
+    if (type === LEAF && big.n === 1 && big.slot[0] === null) {
+      big.clear();
+      this.root = null;
+      this._height = 0;
+      return;
+    }
+    if (big.n <= (SLOTS[type] as number)) {
+      const n = this.alloc(type);
+      this.fill(n, big, 0, big.n, 0, MAPLE_MAX);
+      big.clear();
+      this.root = n;
+      return;
+    }
+    // The root splits: a new root above.
+    const nodes = this.distribute(type, 0, MAPLE_MAX);
+    big.clear();
+    for (const nn of nodes) big.push(nn.max, nn.node, nn.gap);
+    const r = this.alloc(this.internalType);
+    this.fill(r, big, 0, big.n, 0, MAPLE_MAX);
+    big.clear();
+    this.root = r;
+    this._height++;
+  }
+
+  /** Copies big[from, from+count) into `n` covering [min, max]; returns n's largest gap. */
+  private fill(
+    n: MapleNode,
+    big: Big,
+    from: number,
+    count: number,
+    min: number,
+    max: number,
+  ): number {
+    const piv = n.pivot;
+    const slot = n.slot;
+    const last = count - 1;
+    for (let i = 0; i < count; i++) {
+      slot[i] = big.slot[from + i];
+      if (i < last) piv[i] = big.piv[from + i] as number;
+    }
+    for (let i = count; i < slot.length; i++) slot[i] = null;
+    n.end = last;
+    if (n.type === LEAF) return this.isAlloc ? this.leafGap(n, min, max) : 0;
+    for (let i = 0; i < count; i++) {
+      const child = slot[i] as MapleNode;
+      child.parent = n;
+      child.pslot = i;
+    }
+    const g = n.gap;
+    if (g === null) return 0;
+    let best = 0;
+    for (let i = 0; i < count; i++) {
+      const v = big.gap[from + i] as number;
+      g[i] = v;
+      if (v > (g[best] as number)) best = i;
+    }
+    this.counters.gapUpdates += count;
+    n.gapOff = best;
+    return g[best] as number;
+  }
+
+  /** Largest NULL range in a leaf covering [min, max] (leaf gaps are not stored). */
+  private leafGap(n: MapleNode, min: number, max: number): number {
+    let best = 0;
+    let lo = min;
+    const e = n.end;
+    const piv = n.pivot;
+    for (let i = 0; i <= e; i++) {
+      const hi = i < e ? (piv[i] as number) : max;
+      if (n.slot[i] === null && hi - lo + 1 > best) best = hi - lo + 1;
+      lo = hi + 1;
+    }
+    this.counters.slotsScanned += e + 1;
+    return best;
+  }
+
+  /**
+   * The node at path depth `d` now has largest gap `gap`: record it in the
+   * parent and go up while the parent's largest gap changes.
+   */
+  private propagateGap(p: Path, d: number, gap: number): void {
+    const c = this.counters;
+    let v = gap;
+    for (let k = d; k > 0; k--) {
+      const parent = p.node[k - 1] as MapleNode;
+      const off = p.off[k] as number;
+      const g = parent.gap as Float64Array;
+      if (g[off] === v) return;
+      const oldMax = g[parent.gapOff] as number;
+      g[off] = v;
+      c.gapUpdates++;
+      if (off === parent.gapOff || v > oldMax) {
+        let best = 0;
+        for (let i = 1; i <= parent.end; i++) if ((g[i] as number) > (g[best] as number)) best = i;
+        parent.gapOff = best;
+      }
+      const newMax = g[parent.gapOff] as number;
+      if (newMax === oldMax) return;
+      v = newMax;
+    }
+  }
+
+  /** Puts `n` where p.node[d] was (in its parent's slot, or as the root). */
+  private replaceChild(p: Path, d: number, n: MapleNode): void {
+    if (d === 0) {
+      this.root = n;
+      n.parent = null;
+      n.pslot = 0;
+    } else {
+      const parent = p.node[d - 1] as MapleNode;
+      const off = p.off[d] as number;
+      parent.slot[off] = n;
+      n.parent = parent;
+      n.pslot = off;
+    }
+    p.node[d] = n;
+  }
+
+  // -------------------------------------------------------------------------
+  // Node accounting and preallocation
+
+  /**
+   * Starts a write of store type `type`: counts it and preallocates the
+   * nodes the policy asks for. false: the slab failed (−ENOMEM), nothing
+   * changed.
+   */
+  private begin(type: number, h: number, leafDepth: number, mayAlloc: boolean): boolean {
+    const want = mayAlloc
+      ? this.request(type, h, leafDepth)
+      : this.prealloc === 'worst-case'
+        ? 1 + 3 * h
+        : 0;
+    if (want > this.allocBudget) return false;
+    this.allocBudget -= want;
+    this.requested = want;
+    this.used = 0;
+    const s = this.stats;
+    s.stores[type] = (s.stores[type] as number) + 1;
+    s.nodesRequested += want;
+    this.counters.nodesAllocated += want;
+    return true;
+  }
+
+  private end(): number {
+    const s = this.stats;
+    const unused = this.requested - this.used;
+    if (unused < 0) s.overruns++;
+    else {
+      s.nodesReturned += unused;
+      this.counters.nodesFreed += unused;
+    }
+    s.nodesUsed += this.used;
+    this.requested = this.used = 0;
+    this.releaseGraveyard();
+    this.seq++;
+    return 0;
+  }
+
+  private request(type: number, h: number, leafDepth: number): number {
+    const policy = this.prealloc;
+    if (policy === 'worst-case') return 1 + 3 * h;
+    switch (type) {
+      case ST_ROOT:
+      case ST_NEW_ROOT:
+        return 1;
+      case ST_NODE:
+        return this.rcu ? 1 : 0;
+      case ST_SPLIT:
+        return policy === 'vacant-height' ? 2 * (h - this.vacantHeight(leafDepth)) + 1 : 2 * h + 1;
+      case ST_REBALANCE:
+        return policy === 'vacant-height'
+          ? 2 * (h - this.sufficientHeight(leafDepth, 1)) + 1
+          : 2 * h - 1;
+      case ST_SPANNING:
+        return policy === 'vacant-height'
+          ? 3 * (h - this.spanningHeight(leafDepth)) + 1
+          : 3 * h + 1;
+      default:
+        return 0;
+    }
+  }
+
+  /**
+   * Height (root = 1) of the lowest ancestor of the leaf with a free slot:
+   * a split stops there. 0 if every ancestor is full.
+   */
+  private vacantHeight(leafDepth: number): number {
+    const lp = this.lp;
+    for (let d = leafDepth - 1; d >= 0; d--) {
+      const n = lp.node[d] as MapleNode;
+      if (n.end < (SLOTS[n.type] as number) - 1) return d + 1;
+    }
+    return 0;
+  }
+
+  /**
+   * Height (root = 1) of the lowest ancestor that can lose `lose` children
+   * and stay legal: a rebalance stops there. 0 if none.
+   */
+  private sufficientHeight(leafDepth: number, lose: number): number {
+    const lp = this.lp;
+    for (let d = leafDepth - 1; d >= 0; d--) {
+      const n = lp.node[d] as MapleNode;
+      if (d === 0 ? n.end - lose >= 1 : n.end - lose >= (MIN_END[n.type] as number)) return d + 1;
+    }
+    return 0;
+  }
+
+  /**
+   * For a spanning store: the lowest ancestor at or above the common
+   * ancestor of both ends that stays legal whether it gains one slot or
+   * loses the children inside the range (the whole run replaced by one
+   * node). 0 if none.
+   */
+  private spanningHeight(leafDepth: number): number {
+    const lp = this.lp;
+    const rp = this.rp;
+    let lca = 0;
+    while (lca < leafDepth && lp.node[lca + 1] === rp.node[lca + 1]) lca++;
+    for (let d = lca; d >= 0; d--) {
+      const n = lp.node[d] as MapleNode;
+      const cap = SLOTS[n.type] as number;
+      const min = MIN_END[n.type] as number;
+      // At the common ancestor the run of children is replaced by 1–3 nodes;
+      // above it a level gains or loses at most one child.
+      const width = d === lca ? (rp.off[d + 1] as number) - (lp.off[d + 1] as number) + 1 : 1;
+      const most = n.end + 1 - width + (d === lca ? 3 : 2);
+      const least = n.end + 1 - width + (d === lca ? 1 : 0);
+      if (most <= cap && (d === 0 || least - 1 >= min)) return d + 1;
+    }
+    return 0;
+  }
+
+  /** Takes a node from the preallocated set. */
+  private alloc(type: NodeType): MapleNode {
+    this.used++;
+    return newNode(type);
+  }
+
+  private freeNode(n: MapleNode): void {
+    if (n.dead) return;
+    n.dead = true;
+    this.graveyard.push(n);
+    this.stats.nodesFreed++;
+    this.counters.nodesFreed++;
+  }
+
+  private freeSubtree(n: MapleNode): void {
+    if (n.dead) return;
+    if (n.type !== LEAF) for (let i = 0; i <= n.end; i++) this.freeSubtree(n.slot[i] as MapleNode);
+    this.freeNode(n);
+  }
+
+  private releaseGraveyard(): void {
+    const g = this.graveyard;
+    for (let i = 0; i < g.length; i++) recycleNode(g[i] as MapleNode);
+    g.length = 0;
+  }
+
+  // -------------------------------------------------------------------------
+  // Gap search
+
+  /**
+   * mas_empty_area: the lowest `size`-index NULL range inside [min, max]
+   * (inclusive). Returns its first index, −EINVAL for a bad request, −EBUSY
+   * if there is none.
+   */
+  emptyArea(min: number, max: number, size: number): number {
+    if (!(min <= max) || !(size > 0) || max - min < size - 1) return -EINVAL;
+    const root = this.root;
+    if (root === null) return min;
+    if (!(root instanceof MapleNode)) {
+      const lo = min === 0 ? 1 : min;
+      return lo > max || max - lo < size - 1 ? -EBUSY : lo;
+    }
+    const r = this.searchFwd(root, 0, MAPLE_MAX, min, max, size);
+    return r < 0 ? -EBUSY : r;
+  }
+
+  /** mas_empty_area_rev: the highest such range; returns its first index. */
+  emptyAreaRev(min: number, max: number, size: number): number {
+    if (!(min <= max) || !(size > 0) || max - min < size - 1) return -EINVAL;
+    const root = this.root;
+    if (root === null) return max - size + 1;
+    if (!(root instanceof MapleNode)) {
+      const lo = min === 0 ? 1 : min;
+      return lo > max || max - lo < size - 1 ? -EBUSY : max - size + 1;
+    }
+    const r = this.searchRev(root, 0, MAPLE_MAX, min, max, size);
+    return r < 0 ? -EBUSY : r;
+  }
+
+  private searchFwd(
+    n: MapleNode,
+    nmin: number,
+    nmax: number,
+    min: number,
+    max: number,
+    size: number,
+  ): number {
+    const c = this.counters;
+    c.nodesVisited++;
+    const e = n.end;
+    const piv = n.pivot;
+    const leaf = n.type === LEAF;
+    const g = n.gap;
+    let lo = nmin;
+    for (let i = 0; i <= e; i++) {
+      if (lo > max) return -1;
+      const hi = i < e ? (piv[i] as number) : nmax;
+      c.slotsScanned++;
+      if (hi >= min) {
+        if (leaf) {
+          if (n.slot[i] === null) {
+            const s = lo > min ? lo : min;
+            const t = hi < max ? hi : max;
+            if (t - s + 1 >= size) return s;
+          }
+        } else if (g === null || (g[i] as number) >= size) {
+          const r = this.searchFwd(n.slot[i] as MapleNode, lo, hi, min, max, size);
+          if (r >= 0) return r;
+        }
+      }
+      lo = hi + 1;
+    }
+    return -1;
+  }
+
+  private searchRev(
+    n: MapleNode,
+    nmin: number,
+    nmax: number,
+    min: number,
+    max: number,
+    size: number,
+  ): number {
+    const c = this.counters;
+    c.nodesVisited++;
+    const e = n.end;
+    const piv = n.pivot;
+    const leaf = n.type === LEAF;
+    const g = n.gap;
+    let hi = nmax;
+    for (let i = e; i >= 0; i--) {
+      if (hi < min) return -1;
+      const lo = i === 0 ? nmin : (piv[i - 1] as number) + 1;
+      c.slotsScanned++;
+      if (lo <= max) {
+        if (leaf) {
+          if (n.slot[i] === null) {
+            const s = lo > min ? lo : min;
+            const t = hi < max ? hi : max;
+            if (t - s + 1 >= size) return t - size + 1;
+          }
+        } else if (g === null || (g[i] as number) >= size) {
+          const r = this.searchRev(n.slot[i] as MapleNode, lo, hi, min, max, size);
+          if (r >= 0) return r;
+        }
+      }
+      hi = lo - 1;
+    }
+    return -1;
+  }
+
+  /** mtree_alloc_range: find the lowest fit in [min, max] and insert `value` there. Start, or −errno. */
+  allocRange(size: number, min: number, max: number, value: T): number {
+    if (!this.isAlloc) return -EINVAL;
+    const start = this.emptyArea(min, max, size);
+    if (start < 0) return start;
+    const r = this.insert(start, start + size - 1, value);
+    return r < 0 ? r : start;
+  }
+
+  /** mtree_alloc_rrange: the highest fit. */
+  allocRrange(size: number, min: number, max: number, value: T): number {
+    if (!this.isAlloc) return -EINVAL;
+    const start = this.emptyAreaRev(min, max, size);
+    if (start < 0) return start;
+    const r = this.insert(start, start + size - 1, value);
+    return r < 0 ? r : start;
+  }
+
+  // -------------------------------------------------------------------------
+  // Duplication
+
+  /**
+   * mtree_dup: copies this tree into the empty tree `dest` (same flags), by
+   * `dest`'s dup mode. The entries are shared (a fork then replaces each by
+   * an exact-fit store). 0, −EINVAL (dest not empty or flags differ) or
+   * −ENOMEM (dest's slab failed: dest is left empty, this tree untouched).
+   */
+  dupInto(dest: MapleTree<T>): number {
+    if (!dest.isEmpty || dest.isAlloc !== this.isAlloc) return -EINVAL;
+    const root = this.root;
+    if (!(root instanceof MapleNode)) {
+      dest.root = root;
+      dest.seq++;
+      return 0;
+    }
+    return dest.dupMode === 'insert' ? this.dupByInsert(dest) : this.dupStructural(dest, root);
+  }
+
+  /** __mt_dup: DFS pre-order; each internal node's children are allocated in one bulk. */
+  private dupStructural(dest: MapleTree<T>, root: MapleNode): number {
+    const copies: MapleNode[] = [];
+    const fail = (): number => {
+      // Free the partial copy (the kernel walks it in reverse).
+      for (let i = copies.length - 1; i >= 0; i--) dest.freeNode(copies[i] as MapleNode);
+      dest.releaseGraveyard();
+      return -ENOMEM;
+    };
+    if (!dest.bulkAlloc(1)) return fail();
+    const top = copyNode(root);
+    copies.push(top);
+    const stack: Array<[MapleNode, MapleNode]> = [[root, top]];
+    while (stack.length > 0) {
+      const [src, dst] = stack.pop() as [MapleNode, MapleNode];
+      this.counters.nodesVisited++;
+      if (src.type === LEAF) continue;
+      const k = src.end + 1;
+      if (!dest.bulkAlloc(k)) return fail();
+      for (let i = 0; i < k; i++) {
+        const c = copyNode(src.slot[i] as MapleNode);
+        c.parent = dst;
+        c.pslot = i;
+        dst.slot[i] = c;
+        copies.push(c);
+      }
+      for (let i = k - 1; i >= 0; i--)
+        stack.push([src.slot[i] as MapleNode, dst.slot[i] as MapleNode]);
+    }
+    dest.root = top;
+    dest._height = this._height;
+    dest.seq++;
+    return 0;
+  }
+
+  /** Before 6.8: one store per entry, in order. */
+  private dupByInsert(dest: MapleTree<T>): number {
+    for (const [first, last, v] of this.ranges()) {
+      if (v === null) continue;
+      if (dest.store(first, last, v) < 0) {
+        dest.destroy();
+        return -ENOMEM;
+      }
+    }
+    return 0;
+  }
+
+  private bulkAlloc(k: number): boolean {
+    if (k > this.allocBudget) return false;
+    this.allocBudget -= k;
+    this.stats.nodesDuplicated += k;
+    this.counters.nodesAllocated += k;
+    return true;
+  }
+
+  // -------------------------------------------------------------------------
+  // Introspection
+
+  /** Number of nodes in the tree. */
+  get nodeCount(): number {
+    let n = 0;
+    const walk = (node: MapleNode): void => {
+      n++;
+      if (node.type !== LEAF) for (let i = 0; i <= node.end; i++) walk(node.slot[i] as MapleNode);
+    };
+    if (this.root instanceof MapleNode) walk(this.root);
+    return n;
+  }
+
+  /** Node counts by type name. */
+  nodeCensus(): Record<string, number> {
+    const out: Record<string, number> = {};
+    const walk = (node: MapleNode): void => {
+      const name = NODE_TYPE_NAMES[node.type];
+      out[name] = (out[name] ?? 0) + 1;
+      if (node.type !== LEAF) for (let i = 0; i <= node.end; i++) walk(node.slot[i] as MapleNode);
+    };
+    if (this.root instanceof MapleNode) walk(this.root);
+    return out;
+  }
+
+  /**
+   * mt_validate: throws an Error naming the first broken invariant (§1.3):
+   * pivot order and bounds, node occupancy, leaf depth, NULL coalescing, no
+   * NULL at the end of a non-right-most leaf, parent links, stored gaps.
+   */
+  validate(): void {
+    const root = this.root;
+    if (root === null) {
+      if (this._height !== 0) throw new Error(`maple: empty tree with height ${this._height}`);
+      return;
+    }
+    if (!(root instanceof MapleNode)) {
+      if (this._height !== 0) throw new Error('maple: root entry without node but height is not 0');
+      return;
+    }
+    if (root.parent !== null) throw new Error('maple: root has a parent');
+    let prevNull = false;
+    let leafDepth = -1;
+    const check = (
+      n: MapleNode,
+      min: number,
+      max: number,
+      depth: number,
+      isRoot: boolean,
+    ): number => {
+      const where = `${NODE_TYPE_NAMES[n.type]} [${min}, ${max}] at depth ${depth}`;
+      if (n.dead) throw new Error(`maple: freed node reachable: ${where}`);
+      const cap = SLOTS[n.type] as number;
+      if (n.end < 0 || n.end >= cap)
+        throw new Error(`maple: end ${n.end} out of range in ${where}`);
+      if (!isRoot && n.end < (MIN_END[n.type] as number)) {
+        throw new Error(
+          `maple: node under minimum occupancy (end ${n.end} < ${MIN_END[n.type]}) in ${where}`,
+        );
+      }
+      if (n.type !== LEAF && n.type !== this.internalType)
+        throw new Error(`maple: wrong internal node type in ${where}`);
+      let lo = min;
+      let best = 0;
+      for (let i = 0; i <= n.end; i++) {
+        const hi = n.pivotAt(i, max);
+        if (hi < lo) throw new Error(`maple: pivot ${i} (${hi}) not above ${lo - 1} in ${where}`);
+        if (i < n.end && hi >= max)
+          throw new Error(`maple: pivot ${i} (${hi}) reaches the node max in ${where}`);
+        const s = n.slot[i];
+        if (n.type === LEAF) {
+          if (s === null && prevNull)
+            throw new Error(`maple: adjacent NULL ranges at ${lo} in ${where}`);
+          prevNull = s === null;
+          if (s === null) best = Math.max(best, hi - lo + 1);
+        } else {
+          if (!(s instanceof MapleNode))
+            throw new Error(`maple: internal slot ${i} is not a node in ${where}`);
+          if (s.parent !== n || s.pslot !== i)
+            throw new Error(`maple: bad parent link of child ${i} in ${where}`);
+          const g = check(s, lo, hi, depth + 1, false);
+          if (n.gap !== null) {
+            if (n.gap[i] !== g)
+              throw new Error(
+                `maple: gap[${i}] is ${n.gap[i]}, child's largest gap is ${g} in ${where}`,
+              );
+          }
+          best = Math.max(best, g);
+        }
+        lo = hi + 1;
+      }
+      for (let i = n.end + 1; i < cap; i++) {
+        if (n.slot[i] !== null) throw new Error(`maple: stale slot ${i} beyond end in ${where}`);
+      }
+      if (n.type === LEAF) {
+        if (leafDepth < 0) leafDepth = depth;
+        else if (leafDepth !== depth)
+          throw new Error(`maple: leaves at depths ${leafDepth} and ${depth}`);
+        if (max !== MAPLE_MAX && n.slot[n.end] === null)
+          throw new Error(`maple: non-right-most leaf ends in NULL: ${where}`);
+        if (depth + 1 !== this._height)
+          throw new Error(`maple: height ${this._height} but leaf at depth ${depth}`);
+      } else if (n.gap !== null && (n.gap[n.gapOff] as number) !== best) {
+        throw new Error(
+          `maple: gap metadata offset ${n.gapOff} does not name the largest gap in ${where}`,
+        );
+      }
+      return this.isAlloc ? best : 0;
+    };
+    check(root, 0, MAPLE_MAX, 0, true);
+  }
+
+  /** mt_dump: one line per node and per slot, indented by depth. */
+  dump(format: (v: unknown) => string = String): string {
+    const lines: string[] = [];
+    const root = this.root;
+    const hex = (x: number) => (x === MAPLE_MAX ? 'MAX' : `0x${x.toString(16)}`);
+    if (root === null) return '(empty)';
+    if (!(root instanceof MapleNode)) return `root entry [0x0, 0x0]: ${format(root)}`;
+    const walk = (n: MapleNode, min: number, max: number, depth: number): void => {
+      const pad = '  '.repeat(depth);
+      const gap =
+        n.gap !== null
+          ? ` gaps=[${Array.from(n.gap.subarray(0, n.end + 1))
+              .map(hex)
+              .join(',')}]`
+          : '';
+      lines.push(`${pad}${NODE_TYPE_NAMES[n.type]} [${hex(min)}, ${hex(max)}] end=${n.end}${gap}`);
+      let lo = min;
+      for (let i = 0; i <= n.end; i++) {
+        const hi = n.pivotAt(i, max);
+        const s = n.slot[i];
+        if (n.type === LEAF) {
+          const v = s === null ? '(null)' : s === ZERO_ENTRY ? '(zero)' : format(s);
+          lines.push(`${pad}  ${i}: [${hex(lo)}, ${hex(hi)}] ${v}`);
+        } else walk(s as MapleNode, lo, hi, depth + 1);
+        lo = hi + 1;
+      }
+    };
+    walk(root, 0, MAPLE_MAX, 0);
+    return lines.join('\n');
+  }
+}
+
+function copyNode(src: MapleNode): MapleNode {
+  const n = newNode(src.type);
+  n.pivot.set(src.pivot);
+  for (let i = 0; i <= src.end; i++) n.slot[i] = src.slot[i];
+  if (src.gap !== null) (n.gap as Float64Array).set(src.gap);
+  n.end = src.end;
+  n.gapOff = src.gapOff;
+  return n;
+}
+
+export { LEAF, RANGE, ARANGE };

@@ -1,0 +1,200 @@
+/**
+ * The VMA index of Linux 6.1+: `mm->mm_mt`, a maple tree with ALLOC_RANGE
+ * (gaps) and, since ~6.3, RCU mode. Each VMA is stored over
+ * `[vm_start, vm_end − 1]`; holes are NULL ranges; `map_count` is kept apart.
+ *
+ * - find_vma = mt_find(addr, ULONG_MAX); vma_next / vma_prev are walks (the
+ *   maple tree has no vm_next/vm_prev links: O(log n), not O(1));
+ * - insert / remove / resize are stores (vma_iter_store, vma_iter_clear);
+ * - findGap = mas_empty_area / mas_empty_area_rev on raw holes (guard gaps
+ *   are fixed up by vm_unmapped_area's retry loop in core);
+ * - dup = dup_mmap: `__mt_dup` of the whole tree, then one exact-fit store
+ *   per copied VMA and a NULL store per VM_DONTCOPY one (6.8+), or — dup
+ *   mode `insert` — one store per copied VMA into an empty tree (6.1–6.7).
+ */
+import type { Counters, GapIndex, Vma } from '@vmalab/core';
+import { type DupMode, MAPLE_MAX, MapleTree, type PreallocPolicy } from './maple-tree.js';
+
+export interface MapleVmaIndexOptions {
+  /** Default `by-store-type`. */
+  prealloc?: PreallocPolicy;
+  /** Default `mt-dup`. */
+  dup?: DupMode;
+  /** MT_FLAGS_USE_RCU (on by default since ~6.3). Default true. */
+  rcu?: boolean;
+}
+
+function checkRange(op: string, start: number, end: number): void {
+  if (
+    !(
+      Number.isSafeInteger(start) &&
+      Number.isSafeInteger(end) &&
+      start >= 0 &&
+      start < end &&
+      end - 1 <= MAPLE_MAX
+    )
+  ) {
+    throw new Error(`maple: ${op}: bad range [${start}, ${end})`);
+  }
+}
+
+export class MapleVmaIndex implements GapIndex {
+  readonly name = 'maple';
+  readonly gapKind = 'raw' as const;
+  readonly tree: MapleTree<Vma>;
+  private _count = 0;
+  /** Fault injection for the next dup: the child's slab fails after this many nodes. */
+  private dupBudget: number | undefined;
+
+  constructor(
+    readonly counters: Counters,
+    readonly options: Readonly<MapleVmaIndexOptions> = {},
+  ) {
+    this.tree = new MapleTree<Vma>({
+      allocRange: true,
+      rcu: options.rcu ?? true,
+      prealloc: options.prealloc ?? 'by-store-type',
+      dup: options.dup ?? 'mt-dup',
+      counters,
+    });
+  }
+
+  get count(): number {
+    return this._count;
+  }
+
+  find(addr: number): Vma | undefined {
+    return this.tree.find(addr);
+  }
+
+  next(vma: Vma): Vma | undefined {
+    return this.tree.find(vma.end);
+  }
+
+  prev(vma: Vma): Vma | undefined {
+    return vma.start === 0 ? undefined : this.tree.findRev(vma.start - 1);
+  }
+
+  first(): Vma | undefined {
+    return this.tree.find(0);
+  }
+
+  last(): Vma | undefined {
+    return this.tree.findRev(MAPLE_MAX);
+  }
+
+  insert(vma: Vma): void {
+    checkRange('insert', vma.start, vma.end);
+    const r = this.tree.insert(vma.start, vma.end - 1, vma);
+    if (r < 0)
+      throw new Error(`maple: insert ${vma}: ${r === -17 ? 'range is not free' : `error ${r}`}`);
+    this._count++;
+  }
+
+  remove(vma: Vma): void {
+    this.own(vma, 'remove');
+    this.must(this.tree.store(vma.start, vma.end - 1, null), 'remove', vma);
+    this._count--;
+  }
+
+  /**
+   * vma_expand / vma_shrink: NULL over what the VMA gives up, then (if it
+   * grows) one store of its whole new range.
+   */
+  resize(vma: Vma, start: number, end: number): void {
+    checkRange('resize', start, end);
+    this.own(vma, 'resize');
+    const t = this.tree;
+    const grows = start < vma.start || end > vma.end;
+    if (grows) {
+      const clash =
+        (start < vma.start && t.find(start, Math.min(vma.start, end) - 1) !== undefined) ||
+        (end > vma.end && t.find(Math.max(vma.end, start), end - 1) !== undefined);
+      if (clash) throw new Error(`maple: resize ${vma} to [${start}, ${end}): space is not free`);
+    }
+    if (start > vma.start)
+      this.must(t.store(vma.start, Math.min(start, vma.end) - 1, null), 'resize', vma);
+    if (end < vma.end)
+      this.must(t.store(Math.max(end, vma.start), vma.end - 1, null), 'resize', vma);
+    if (grows) this.must(t.store(start, end - 1, vma), 'resize', vma);
+    vma.start = start;
+    vma.end = end;
+  }
+
+  *[Symbol.iterator](): Iterator<Vma> {
+    for (const [, , v] of this.tree.entries()) yield v;
+  }
+
+  /** The next dup's child tree fails to allocate after `n` nodes (fault injection). */
+  failDupAfter(n: number | undefined): void {
+    this.dupBudget = n;
+  }
+
+  dup(copy: (v: Vma) => Vma | null): MapleVmaIndex {
+    const child = new MapleVmaIndex(this.counters, this.options);
+    const ct = child.tree;
+    ct.failAllocAfter(this.dupBudget);
+    this.dupBudget = undefined;
+    const structural = ct.dupMode === 'mt-dup';
+    try {
+      if (structural) {
+        if (this.tree.dupInto(ct) < 0) throw new Error('maple: dup: ENOMEM (__mt_dup)');
+        ct.rcu = false; // bulk phase: the child is not visible to anyone yet
+      }
+      for (const [first, last, v] of this.tree.entries()) {
+        const c = copy(v);
+        if (c === null) {
+          if (structural && ct.store(first, last, null) < 0) throw new Error('maple: dup: ENOMEM');
+          continue;
+        }
+        checkRange('dup', c.start, c.end);
+        if (structural && (c.start !== first || c.end - 1 !== last)) {
+          if (ct.store(first, last, null) < 0) throw new Error('maple: dup: ENOMEM');
+          if (ct.insert(c.start, c.end - 1, c) < 0)
+            throw new Error(`maple: dup: copy ${c} out of place`);
+        } else if (structural) {
+          ct.store(first, last, c); // exact fit: needs no node, cannot fail
+        } else if (ct.insert(c.start, c.end - 1, c) < 0) {
+          throw new Error(`maple: dup: copy ${c} out of place or ENOMEM`);
+        }
+        child._count++;
+      }
+    } catch (e) {
+      ct.destroy();
+      throw e;
+    }
+    ct.rcu = this.tree.rcu;
+    ct.failAllocAfter(undefined);
+    return child;
+  }
+
+  findGap(length: number, low: number, high: number, topDown: boolean): number | undefined {
+    if (!(length > 0) || high - low < length) return undefined;
+    const r = topDown
+      ? this.tree.emptyAreaRev(low, high - 1, length)
+      : this.tree.emptyArea(low, high - 1, length);
+    return r < 0 ? undefined : r;
+  }
+
+  validate(): void {
+    this.tree.validate();
+    let n = 0;
+    for (const [first, last, v] of this.tree.entries()) {
+      if (v.start !== first || v.end - 1 !== last) {
+        throw new Error(`maple: ${v} is stored over [${first}, ${last}]`);
+      }
+      n++;
+    }
+    if (n !== this._count)
+      throw new Error(`maple: map_count ${this._count} but ${n} VMAs in the tree`);
+  }
+
+  private own(vma: Vma, op: string): void {
+    if (this.tree.load(vma.start) !== vma)
+      throw new Error(`maple: ${op}: ${vma} is not in this index`);
+  }
+
+  private must(r: number, op: string, vma: Vma): void {
+    if (r < 0) throw new Error(`maple: ${op} ${vma}: error ${r}`);
+  }
+}
