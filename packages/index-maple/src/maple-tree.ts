@@ -109,6 +109,8 @@ export class MapleStats {
   nodesReturned = 0;
   /** Writes that needed more nodes than they preallocated (a model error; always 0). */
   overruns = 0;
+  /** Nodes a bulk load (fork before 6.8) needed beyond its estimate, allocated on demand (counted in nodesRequested too). */
+  nodesOnDemand = 0;
   /** Nodes allocated by dup. */
   nodesDuplicated = 0;
   /** Nodes that left the tree (replaced, discarded, destroyed). */
@@ -205,6 +207,10 @@ export class MapleTree<T = unknown> {
   private readonly graveyard: MapleNode[] = [];
   /** Nodes the slab will still hand out before failing (fault injection). */
   private allocBudget = Number.POSITIVE_INFINITY;
+  /** MA_STATE_BULK: between bulkBegin() and bulkEnd(). */
+  private bulk = false;
+  private bulkRequested = 0;
+  private bulkUsed = 0;
   private requested = 0;
   private used = 0;
   /** Range of the entry returned by the last find/load (for adapters). */
@@ -619,7 +625,7 @@ export class MapleTree<T = unknown> {
     if (endPiv === last) newEnd--;
 
     let type: number;
-    if (newEnd < (MIN_END[LEAF] as number) && leafDepth > 0) type = ST_REBALANCE;
+    if (newEnd < (MIN_END[LEAF] as number) && leafDepth > 0 && !this.bulk) type = ST_REBALANCE;
     else if (newEnd >= (SLOTS[LEAF] as number)) type = ST_SPLIT;
     else if (!this.rcu && off === e) type = ST_APPEND;
     else if (newEnd === e && (!this.rcu || offEnd - off === 1)) type = ST_SLOT;
@@ -638,7 +644,7 @@ export class MapleTree<T = unknown> {
     if (type === ST_REBALANCE || type === ST_SPLIT) {
       this.freeNode(leaf);
       this.rp.copyFrom(lp, leafDepth);
-      this.rebuild(leafDepth, type === ST_SPLIT);
+      this.rebuild(leafDepth, LEAF, type === ST_SPLIT);
     } else if (type === ST_NODE && this.rcu) {
       // A replacement node, swapped in for readers.
       const n = this.alloc(LEAF);
@@ -747,7 +753,7 @@ export class MapleTree<T = unknown> {
     if (offR < rNode.end) big.pushNode(rNode, offR + 1, rNode.end, rmax);
     this.freeNode(lNode);
     this.freeNode(rNode);
-    this.rebuild(leafDepth, false);
+    this.rebuild(leafDepth, LEAF, false);
   }
 
   /**
@@ -760,11 +766,11 @@ export class MapleTree<T = unknown> {
    * underflowing; a root split adds a level, a root with one child is
    * collapsed.
    */
-  private rebuild(depth: number, split: boolean): void {
+  private rebuild(depth: number, startType: NodeType, split: boolean): void {
     const lp = this.lp;
     const rp = this.rp;
     let d = depth;
-    let type: NodeType = LEAF;
+    let type: NodeType = startType;
     for (;;) {
       let cur = this.bigA;
       if (d === 0) {
@@ -776,7 +782,7 @@ export class MapleTree<T = unknown> {
       let hi = rp.max[d] as number;
       const PL0 = lp.node[d - 1] as MapleNode;
       const PR0 = rp.node[d - 1] as MapleNode;
-      if (cur.n - 1 < (MIN_END[type] as number)) {
+      if (cur.n - 1 < (MIN_END[type] as number) && !this.bulk) {
         // Too little data: take in a neighbour (right first).
         const oR = rp.off[d] as number;
         const oL = lp.off[d] as number;
@@ -812,7 +818,7 @@ export class MapleTree<T = unknown> {
           lp.copyFrom(tp, d);
           lo = tp.min[d] as number;
         }
-      } else if (split && cur.n > cap) {
+      } else if (split && cur.n > cap && !this.bulk) {
         // split_store: push into a sibling with room before splitting.
         let space = 2 * cap - 2;
         if (type === LEAF) space--;
@@ -870,7 +876,7 @@ export class MapleTree<T = unknown> {
       if (
         d > 0 &&
         PL === PR &&
-        up.n - 1 >= (MIN_END[ptype] as number) &&
+        (this.bulk || up.n - 1 >= (MIN_END[ptype] as number)) &&
         up.n <= (SLOTS[ptype] as number)
       ) {
         // This level takes the change: one replacement node, then gaps.
@@ -930,8 +936,15 @@ export class MapleTree<T = unknown> {
     let at = 0;
     for (let k = 0; k < m - 1; k++) {
       let size = Math.floor((n - at) / (m - k));
-      // A split must not leave a NULL at the end of the left node.
-      if (type === LEAF && big.slot[at + size - 1] === null) size++;
+      if (this.bulk && m === 2) {
+        // Bulk mode: entries arrive in ascending order, so the left node is
+        // left as full as possible (the right one fills up next).
+        size = Math.min(n - (MIN_END[type] as number) + 1, cap);
+        if (type === LEAF && big.slot[size - 1] === null) size--;
+      } else if (type === LEAF && big.slot[at + size - 1] === null) {
+        // A split must not leave a NULL at the end of the left node.
+        size++;
+      }
       at += size;
       cuts.push(at);
     }
@@ -1102,6 +1115,12 @@ export class MapleTree<T = unknown> {
    * changed.
    */
   private begin(type: number, h: number, leafDepth: number, mayAlloc: boolean): boolean {
+    if (this.bulk) {
+      const s = this.stats;
+      s.stores[type] = (s.stores[type] as number) + 1;
+      this.requested = this.used = 0;
+      return true;
+    }
     const want = mayAlloc
       ? this.request(type, h, leafDepth)
       : this.prealloc === 'worst-case'
@@ -1120,6 +1139,13 @@ export class MapleTree<T = unknown> {
 
   private end(): number {
     const s = this.stats;
+    if (this.bulk) {
+      this.bulkUsed += this.used;
+      this.requested = this.used = 0;
+      this.releaseGraveyard();
+      this.seq++;
+      return 0;
+    }
     const unused = this.requested - this.used;
     if (unused < 0) s.overruns++;
     else {
@@ -1412,16 +1438,84 @@ export class MapleTree<T = unknown> {
     return 0;
   }
 
-  /** Before 6.8: one store per entry, in order. */
+  /**
+   * 6.1–6.7: one store per entry, in order, in bulk mode (the destination
+   * preallocated by mas_expected_entries).
+   */
   private dupByInsert(dest: MapleTree<T>): number {
+    let n = 0;
+    for (const [, , v] of this.ranges()) if (v !== null) n++;
+    if (dest.bulkBegin(n) < 0) return -ENOMEM;
     for (const [first, last, v] of this.ranges()) {
       if (v === null) continue;
       if (dest.store(first, last, v) < 0) {
+        dest.bulkEnd();
         dest.destroy();
         return -ENOMEM;
       }
     }
+    dest.bulkEnd();
     return 0;
+  }
+
+  /**
+   * mas_expected_entries: bulk mode for `n` stores in ascending order (fork
+   * before 6.8). The estimate is preallocated at once — ceil((2n + 1) / 14)
+   * leaves, the internal nodes above them (branching 14 or 8 here), and 3
+   * for splits — and the stores take no further preallocation; splits leave
+   * the left node full and no rebalance happens until bulkEnd(). 0 or
+   * −ENOMEM.
+   */
+  bulkBegin(n: number): number {
+    const leaves = Math.ceil((2 * n + 1) / ((SLOTS[LEAF] as number) - 2));
+    const want = leaves + Math.ceil(leaves / ((SLOTS[this.internalType] as number) - 2)) + 3;
+    if (want > this.allocBudget) return -ENOMEM;
+    this.allocBudget -= want;
+    this.bulk = true;
+    this.bulkRequested = want;
+    this.bulkUsed = 0;
+    this.stats.nodesRequested += want;
+    this.counters.nodesAllocated += want;
+    return 0;
+  }
+
+  /**
+   * mas_destroy after a bulk load: rebalances the under-full nodes the bulk
+   * splits left on the right edge, and returns the unused nodes.
+   */
+  bulkEnd(): void {
+    if (!this.bulk) return;
+    this.bulk = false;
+    for (let d = this._height - 1; d > 0 && this.root instanceof MapleNode; d--) {
+      if (d > this._height - 1) continue;
+      const lp = this.lp;
+      this.descend(lp, MAPLE_MAX, d);
+      const node = lp.node[d] as MapleNode;
+      if (node.end >= (MIN_END[node.type] as number)) continue;
+      this.requested = this.used = 0;
+      const big = this.bigA;
+      big.clear();
+      big.pushNode(node, 0, node.end, MAPLE_MAX);
+      this.freeNode(node);
+      this.rp.copyFrom(lp, d);
+      this.rebuild(d, node.type, false);
+      this.bulkUsed += this.used;
+      this.requested = this.used = 0;
+      this.releaseGraveyard();
+    }
+    const unused = this.bulkRequested - this.bulkUsed;
+    if (unused < 0) {
+      // The estimate ran out: the stores allocated the rest on demand.
+      this.stats.nodesOnDemand -= unused;
+      this.stats.nodesRequested -= unused;
+      this.counters.nodesAllocated -= unused;
+    } else {
+      this.stats.nodesReturned += unused;
+      this.counters.nodesFreed += unused;
+    }
+    this.stats.nodesUsed += this.bulkUsed;
+    this.bulkRequested = this.bulkUsed = 0;
+    this.seq++;
   }
 
   private bulkAlloc(k: number): boolean {

@@ -136,10 +136,14 @@ export class MapleVmaIndex implements GapIndex {
     ct.failAllocAfter(this.dupBudget);
     this.dupBudget = undefined;
     const structural = ct.dupMode === 'mt-dup';
+    // The child is not visible to anyone yet: no RCU while it is built.
+    ct.rcu = false;
+    let lastEnd = 0;
     try {
       if (structural) {
         if (this.tree.dupInto(ct) < 0) throw new Error('maple: dup: ENOMEM (__mt_dup)');
-        ct.rcu = false; // bulk phase: the child is not visible to anyone yet
+      } else if (ct.bulkBegin(this._count) < 0) {
+        throw new Error('maple: dup: ENOMEM (mas_expected_entries)');
       }
       for (const [first, last, v] of this.tree.entries()) {
         const c = copy(v);
@@ -148,18 +152,22 @@ export class MapleVmaIndex implements GapIndex {
           continue;
         }
         checkRange('dup', c.start, c.end);
-        if (structural && (c.start !== first || c.end - 1 !== last)) {
+        if (structural && c.start === first && c.end - 1 === last) {
+          ct.store(first, last, c); // exact fit: needs no node, cannot fail
+        } else if (structural) {
           if (ct.store(first, last, null) < 0) throw new Error('maple: dup: ENOMEM');
           if (ct.insert(c.start, c.end - 1, c) < 0)
             throw new Error(`maple: dup: copy ${c} out of place`);
-        } else if (structural) {
-          ct.store(first, last, c); // exact fit: needs no node, cannot fail
-        } else if (ct.insert(c.start, c.end - 1, c) < 0) {
-          throw new Error(`maple: dup: copy ${c} out of place or ENOMEM`);
+        } else {
+          if (c.start < lastEnd) throw new Error(`maple: dup: copy ${c} out of order`);
+          if (ct.store(c.start, c.end - 1, c) < 0) throw new Error('maple: dup: ENOMEM');
         }
+        lastEnd = c.end;
         child._count++;
       }
+      ct.bulkEnd();
     } catch (e) {
+      ct.bulkEnd();
       ct.destroy();
       throw e;
     }
