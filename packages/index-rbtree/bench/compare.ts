@@ -4,7 +4,7 @@
  * churn (remove a VMA, insert it back) and in-order iteration.
  *
  *   pnpm --filter @vmalab/index-rbtree bench
- *   pnpm --filter @vmalab/index-rbtree bench -- --sizes=1e3,1e5 --time=300 --json
+ *   pnpm --filter @vmalab/index-rbtree bench -- --sizes=1e5,1e6 --rounds=5 --time=150 --json
  *   BENCH_SIZES=1e4 pnpm --filter @vmalab/index-rbtree bench
  *
  * Every implementation holds the same `Vma` objects (keyed by `end` in the
@@ -26,15 +26,27 @@
  * start-up on a probe map) to show its tree walk without the Proxy. The ratio column compares the rbtree
  * with the faster of the red-black libraries on each row.
  *
+ * Timing, made for a noisy machine: `--rounds` rounds (default 5). In each
+ * round every implementation is built afresh, in an order rotated from round
+ * to round, and timed alone (only its own structure alive); each task runs
+ * warm-up iterations, then timed iterations for `--time` ms (at least 5), and
+ * the round keeps the median iteration. A cell is the median of the rounds'
+ * medians, per operation. A ratio is the median of the per-round ratios (the
+ * rbtree's round median over the other's in the same round, so that a slow
+ * spell of the machine, which lasts seconds, hits both sides of most ratios)
+ * with a bootstrap 95 % confidence interval of that median (10 000 resamples
+ * of the rounds, fixed seed). The verdict against the fastest red-black
+ * library — per round, the faster of js-sdsl and bintrees through their
+ * public APIs — is "met" when the whole interval is at or below 1, "not met"
+ * when it is above 1, else "tie".
+ *
  * Output: progress on stderr, a Markdown table on stdout (or JSON with
- * `--json`): the median time per operation (p50 of the per-iteration latency
- * divided by the operations per iteration) ± the relative margin of error.
+ * `--json`, including every round's medians).
  */
 import { OrderedMap } from '@js-sdsl/ordered-map';
 import { Counters, Prng, VM_READ, VM_WRITE, Vma } from '@vmalab/core';
 import bintrees from 'bintrees';
 import SortedBTree from 'sorted-btree';
-import { Bench } from 'tinybench';
 import { GapRbTreeIndex, RbTreeIndex } from '../src/index.js';
 
 const BTree = SortedBTree.default;
@@ -42,7 +54,8 @@ const P = 4096;
 const BASE = 2 ** 46; // addresses above 2^32, as user mappings are
 
 // ---------------------------------------------------------------------------
-// Configuration: --sizes=1e3,1e4 / BENCH_SIZES, --time=ms / BENCH_TIME, --json
+// Configuration: --sizes=1e3,1e4 / BENCH_SIZES, --rounds=5 / BENCH_ROUNDS,
+// --time=ms per task and round / BENCH_TIME, --json
 
 function arg(name: string): string | undefined {
   const prefix = `--${name}=`;
@@ -51,7 +64,10 @@ function arg(name: string): string | undefined {
 }
 const sizes = (arg('sizes') ?? '1e3,1e4,1e5,1e6').split(',').map((s) => Math.round(Number(s)));
 if (sizes.some((n) => !(n >= 10))) throw new Error(`bad --sizes: ${arg('sizes')}`);
-const TIME = Number(arg('time') ?? 400);
+const TIME = Number(arg('time') ?? 100);
+const ROUNDS = Math.round(Number(arg('rounds') ?? 5));
+if (!(TIME > 0)) throw new Error(`bad --time: ${arg('time')}`);
+if (!(ROUNDS >= 1)) throw new Error(`bad --rounds: ${arg('rounds')}`);
 const JSON_OUT = process.argv.includes('--json');
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
@@ -346,22 +362,13 @@ function checkEqual(impls: readonly Impl[], w: Workload): void {
 }
 
 // ---------------------------------------------------------------------------
-// Timing: each implementation is built afresh and timed with only its own
-// structure alive (besides the shared VMAs), so that one library's heap does
-// not tax another's garbage collections.
+// Timing: in each round, each implementation is built afresh and timed with
+// only its own structure alive (besides the shared VMAs), so that one
+// library's heap does not tax another's garbage collections; the order of the
+// implementations rotates from round to round.
 
 type Op = 'find' | 'churn' | 'iterate';
 const OPS: readonly Op[] = ['find', 'churn', 'iterate'];
-interface Cell {
-  size: number;
-  op: Op;
-  impl: string;
-  kind: Impl['kind'];
-  /** Median nanoseconds per operation (per VMA for iterate). */
-  median: number;
-  rme: number;
-  samples: number;
-}
 
 type Factory = (w: Workload) => Impl[];
 const FACTORIES: readonly Factory[] = [
@@ -371,63 +378,79 @@ const FACTORIES: readonly Factory[] = [
   (w) => [bintreesImpl(w)],
   (w) => [btreeImpl(w)],
 ];
+const NAMES = [
+  'rbtree',
+  'rbtree (gaps off)',
+  'js-sdsl',
+  'js-sdsl (node)',
+  'bintrees',
+  'sorted-btree',
+];
+const RB_LIBS = ['js-sdsl', 'bintrees']; // the red-black libraries, public APIs
+const WARMUP = 3;
+const MIN_ITERATIONS = 5;
 
-async function time(size: number, impls: readonly Impl[], w: Workload): Promise<Cell[]> {
-  const bench = new Bench({
-    time: TIME,
-    warmupTime: Math.min(100, TIME / 4),
-    iterations: 8,
-    warmupIterations: 4,
-  });
-  let sink = 0;
-  const meta = new Map<string, { impl: Impl; op: Op }>();
-  for (const op of OPS) {
-    for (const impl of impls) {
-      if (impl.findOnly && op !== 'find') continue;
-      const fn =
-        op === 'find'
-          ? () => {
-              sink += impl.find(w.queries);
-            }
-          : op === 'churn'
-            ? () => impl.churn(w.vmas, w.churn)
-            : () => {
-                sink += impl.iterate();
-              };
-      const name = `${impl.name} ${op}`;
-      meta.set(name, { impl, op });
-      bench.add(name, fn, { beforeAll: () => gc() });
-    }
+let sink = 0;
+
+/** One task: warm-up, then timed iterations for TIME ms; the median per operation (ns). */
+function timeTask(impl: Impl, op: Op, w: Workload, n: number): number {
+  const run =
+    op === 'find'
+      ? () => {
+          sink += impl.find(w.queries);
+        }
+      : op === 'churn'
+        ? () => impl.churn(w.vmas, w.churn)
+        : () => {
+            sink += impl.iterate();
+          };
+  // Warm-up: at least WARMUP iterations and a third of the timed budget, so
+  // that every hot function is optimised before the clock runs.
+  const warm = performance.now() + TIME / 3;
+  for (let i = 0; i < WARMUP || performance.now() < warm; i++) run();
+  gc();
+  const times: number[] = [];
+  const until = performance.now() + TIME;
+  while (times.length < MIN_ITERATIONS || performance.now() < until) {
+    const t0 = performance.now();
+    run();
+    times.push(performance.now() - t0);
   }
-  await bench.run();
-  if (Number.isNaN(sink)) log('(sink)');
-  return bench.tasks.map((t) => {
-    const r = t.result;
-    if (!r || r.error) throw new Error(`${t.name}: ${r?.error ?? 'no result'}`);
-    const { impl, op } = meta.get(t.name) as { impl: Impl; op: Op };
-    const per = op === 'find' ? FINDS : op === 'churn' ? CHURNS : size;
-    return {
-      size,
-      op,
-      impl: impl.name,
-      kind: impl.kind,
-      median: ((r.latency.p50 ?? r.latency.mean) * 1e6) / per,
-      rme: r.latency.rme,
-      samples: r.latency.samples.length,
-    };
-  });
+  const per = op === 'find' ? FINDS : op === 'churn' ? CHURNS : n;
+  return (median(times) * 1e6) / per;
 }
 
-function fmt(ns: number): string {
-  if (ns >= 1e6) return `${(ns / 1e6).toFixed(2)} ms`;
-  if (ns >= 1e3) return `${(ns / 1e3).toFixed(2)} µs`;
-  return ns >= 100 ? `${ns.toFixed(0)} ns` : `${ns.toFixed(1)} ns`;
+function median(xs: readonly number[]): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
+
+/** Median of `xs` and its percentile-bootstrap 95 % interval (fixed seed). */
+function bootstrap(xs: readonly number[]): { median: number; lo: number; hi: number } {
+  const rng = new Prng(0x5eed);
+  const B = 10_000;
+  const meds = new Float64Array(B);
+  const sample: number[] = new Array(xs.length).fill(0);
+  for (let b = 0; b < B; b++) {
+    for (let i = 0; i < xs.length; i++) sample[i] = xs[rng.int(xs.length)] as number;
+    meds[b] = median(sample);
+  }
+  meds.sort();
+  return {
+    median: median(xs),
+    lo: meds[Math.floor(0.025 * (B - 1))] as number,
+    hi: meds[Math.ceil(0.975 * (B - 1))] as number,
+  };
+}
+
+/** rounds[size][op][impl] = that round's median ns per operation. */
+type Round = Record<string, Record<string, number>>;
 
 const started = performance.now();
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
-const all: Cell[] = [];
-for (const [k, n] of sizes.entries()) {
+const results = new Map<number, Round[]>();
+for (const n of sizes) {
   const w = workload(n, n);
   // Two rbtrees cannot hold the same VMAs at once (vma.node belongs to one
   // index): the gap-free one is checked in a second round.
@@ -437,52 +460,115 @@ for (const [k, n] of sizes.entries()) {
   for (const v of w.vmas) v.node = null;
   gc();
   log(`n = ${n}: all implementations agree (${elapsed()})`);
-  // Rotate the order per size so that no implementation always runs first.
-  for (let j = 0; j < FACTORIES.length; j++) {
-    const impls = (FACTORIES[(j + k) % FACTORIES.length] as Factory)(w);
-    all.push(...(await time(n, impls, w)));
-    log(`  ${impls.map((i) => i.name).join(', ')} timed (${elapsed()})`);
-    for (const v of w.vmas) v.node = null; // release the VMAs of a dropped rbtree
-    gc();
+  const rounds: Round[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const round: Round = { find: {}, churn: {}, iterate: {} };
+    for (let j = 0; j < FACTORIES.length; j++) {
+      const impls = (FACTORIES[(j + r) % FACTORIES.length] as Factory)(w);
+      for (const op of OPS) {
+        for (const impl of impls) {
+          if (impl.findOnly && op !== 'find') continue;
+          (round[op] as Record<string, number>)[impl.name] = timeTask(impl, op, w, n);
+        }
+      }
+      for (const v of w.vmas) v.node = null; // release the VMAs of a dropped rbtree
+      gc();
+    }
+    rounds.push(round);
+    log(`  round ${r + 1}/${ROUNDS} (${elapsed()})`);
+  }
+  results.set(n, rounds);
+}
+if (Number.isNaN(sink)) log('(sink)');
+
+interface Ratio {
+  median: number;
+  lo: number;
+  hi: number;
+}
+interface Row {
+  size: number;
+  op: Op;
+  /** Median over rounds of each implementation's round median (ns per operation). */
+  ns: Record<string, number>;
+  /** rbtree / the faster of js-sdsl and bintrees in the same round. */
+  vsFastestRb: Ratio;
+  /** How many rounds each library was that faster one. */
+  fastestRb: Record<string, number>;
+  vsSdslNode: Ratio | undefined;
+  vsBtree: Ratio;
+  verdict: 'met' | 'not met' | 'tie';
+  rounds: Round[keyof Round][];
+}
+
+const rows: Row[] = [];
+for (const [size, rounds] of results) {
+  for (const op of OPS) {
+    const per = rounds.map((r) => r[op] as Record<string, number>);
+    const ns: Record<string, number> = {};
+    for (const name of NAMES) {
+      if (per[0]?.[name] !== undefined) ns[name] = median(per.map((p) => p[name] as number));
+    }
+    const fastestRb: Record<string, number> = {};
+    const vsFastest = per.map((p) => {
+      const lib = RB_LIBS.reduce((a, b) => ((p[b] as number) < (p[a] as number) ? b : a));
+      fastestRb[lib] = (fastestRb[lib] ?? 0) + 1;
+      return (p.rbtree as number) / (p[lib] as number);
+    });
+    const vsFastestRb = bootstrap(vsFastest);
+    rows.push({
+      size,
+      op,
+      ns,
+      vsFastestRb,
+      fastestRb,
+      vsSdslNode:
+        op === 'find'
+          ? bootstrap(per.map((p) => (p.rbtree as number) / (p['js-sdsl (node)'] as number)))
+          : undefined,
+      vsBtree: bootstrap(per.map((p) => (p.rbtree as number) / (p['sorted-btree'] as number))),
+      verdict: vsFastestRb.hi <= 1 ? 'met' : vsFastestRb.lo > 1 ? 'not met' : 'tie',
+      rounds: per,
+    });
   }
 }
 
+function fmt(ns: number): string {
+  if (ns >= 1e6) return `${(ns / 1e6).toFixed(2)} ms`;
+  if (ns >= 1e3) return `${(ns / 1e3).toFixed(2)} µs`;
+  return ns >= 100 ? `${ns.toFixed(0)} ns` : `${ns.toFixed(1)} ns`;
+}
+const ratio = (r: Ratio | undefined) =>
+  r ? `${r.median.toFixed(2)} [${r.lo.toFixed(2)}, ${r.hi.toFixed(2)}]` : '–';
+
 const env = `Node ${process.version}, V8 ${process.versions.v8}, ${process.platform}/${process.arch}`;
 if (JSON_OUT) {
-  console.log(JSON.stringify({ schema: 1, env, timeMs: TIME, cells: all }, null, 2));
+  console.log(
+    JSON.stringify(
+      { schema: 2, env, rounds: ROUNDS, timeMs: TIME, finds: FINDS, churns: CHURNS, rows },
+      null,
+      2,
+    ),
+  );
 } else {
-  const names = [
-    'rbtree',
-    'rbtree (gaps off)',
-    'js-sdsl',
-    'js-sdsl (node)',
-    'bintrees',
-    'sorted-btree',
-  ];
   console.log(
-    `${env}; median per operation (± rme); ${FINDS} finds, ${CHURNS} remove+insert pairs`,
+    `${env}; ${ROUNDS} rounds × ${TIME} ms per task; ${FINDS} finds, ${CHURNS} remove+insert pairs per iteration.`,
   );
-  console.log('per timed iteration; iterate is per VMA.\n');
   console.log(
-    `| n | op | ${names.join(' | ')} | rbtree / fastest RB lib | rbtree / sorted-btree |`,
+    'Cells: median over rounds of the round median, per operation (iterate: per VMA). Ratios: median of per-round ratios [bootstrap 95% CI].\n',
   );
-  console.log(`|---|---|${names.map(() => '---:').join('|')}|---:|---:|`);
-  for (const n of sizes) {
-    for (const op of OPS) {
-      const row = all.filter((c) => c.size === n && c.op === op);
-      const get = (name: string) => row.find((c) => c.impl === name);
-      const rb = get('rbtree') as Cell;
-      const libs = row.filter((c) => c.kind === 'rb-lib');
-      const best = libs.reduce((a, b) => (b.median < a.median ? b : a));
-      const bt = get('sorted-btree') as Cell;
-      const cells = names.map((name) => {
-        const c = get(name);
-        return c ? `${fmt(c.median)} ±${c.rme.toFixed(0)}%` : '–';
-      });
-      console.log(
-        `| 10^${Math.round(Math.log10(n))} | ${op} | ${cells.join(' | ')} | ${(rb.median / best.median).toFixed(2)} (${best.impl}) | ${(rb.median / bt.median).toFixed(2)} |`,
-      );
-    }
+  console.log(
+    `| n | op | ${NAMES.join(' | ')} | rbtree / fastest RB lib | target | rbtree / js-sdsl (node) | rbtree / sorted-btree |`,
+  );
+  console.log(`|---|---|${NAMES.map(() => '---:').join('|')}|---:|---|---:|---:|`);
+  for (const r of rows) {
+    const cells = NAMES.map((name) => (r.ns[name] !== undefined ? fmt(r.ns[name]) : '–'));
+    const who = Object.entries(r.fastestRb)
+      .map(([k, v]) => `${k} ${v}/${r.rounds.length}`)
+      .join(', ');
+    console.log(
+      `| 10^${Math.round(Math.log10(r.size))} | ${r.op} | ${cells.join(' | ')} | ${ratio(r.vsFastestRb)} (${who}) | ${r.verdict} | ${ratio(r.vsSdslNode)} | ${ratio(r.vsBtree)} |`,
+    );
   }
   console.log(`\ntotal ${elapsed()}`);
 }
