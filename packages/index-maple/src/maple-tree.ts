@@ -260,8 +260,9 @@ export class MapleTree<T = unknown> {
   /** mtree_load: the entry whose range contains `index`. */
   load(index: number): T | undefined {
     const root = this.root;
+    if (!(index >= 0 && index <= MAPLE_MAX)) return undefined;
     if (!(root instanceof MapleNode)) {
-      if (root !== null && index === 0) {
+      if (root !== null && root !== ZERO_ENTRY && index === 0) {
         this.foundFirst = this.foundLast = 0;
         return root as T;
       }
@@ -301,6 +302,7 @@ export class MapleTree<T = unknown> {
    */
   find(index: number, max: number = MAPLE_MAX): T | undefined {
     const root = this.root;
+    if (!(index >= 0 && index <= MAPLE_MAX)) return undefined;
     if (!(root instanceof MapleNode)) {
       if (root !== null && index === 0 && root !== ZERO_ENTRY) {
         this.foundFirst = this.foundLast = 0;
@@ -353,6 +355,7 @@ export class MapleTree<T = unknown> {
    */
   findRev(index: number, min = 0): T | undefined {
     const root = this.root;
+    if (!(index >= 0 && index <= MAPLE_MAX)) return undefined;
     if (!(root instanceof MapleNode)) {
       if (root !== null && root !== ZERO_ENTRY && min === 0) {
         this.foundFirst = this.foundLast = 0;
@@ -1116,6 +1119,19 @@ export class MapleTree<T = unknown> {
    */
   private begin(type: number, h: number, leafDepth: number, mayAlloc: boolean): boolean {
     if (this.bulk) {
+      // Bulk mode draws on the mas_expected_entries estimate; what a store
+      // needs beyond what is left of it is allocated on demand (and can fail).
+      const need = mayAlloc ? this.request(type, h, leafDepth, 'by-store-type') : 0;
+      const left = this.bulkRequested - this.bulkUsed;
+      if (need > left) {
+        const extra = need - left;
+        if (extra > this.allocBudget) return false;
+        this.allocBudget -= extra;
+        this.bulkRequested += extra;
+        this.stats.nodesOnDemand += extra;
+        this.stats.nodesRequested += extra;
+        this.counters.nodesAllocated += extra;
+      }
       const s = this.stats;
       s.stores[type] = (s.stores[type] as number) + 1;
       this.requested = this.used = 0;
@@ -1159,8 +1175,7 @@ export class MapleTree<T = unknown> {
     return 0;
   }
 
-  private request(type: number, h: number, leafDepth: number): number {
-    const policy = this.prealloc;
+  private request(type: number, h: number, leafDepth: number, policy = this.prealloc): number {
     if (policy === 'worst-case') return 1 + 3 * h;
     switch (type) {
       case ST_ROOT:
@@ -1454,7 +1469,10 @@ export class MapleTree<T = unknown> {
         return -ENOMEM;
       }
     }
-    dest.bulkEnd();
+    if (dest.bulkEnd() < 0) {
+      dest.destroy();
+      return -ENOMEM;
+    }
     return 0;
   }
 
@@ -1483,15 +1501,23 @@ export class MapleTree<T = unknown> {
    * mas_destroy after a bulk load: rebalances the under-full nodes the bulk
    * splits left on the right edge, and returns the unused nodes.
    */
-  bulkEnd(): void {
-    if (!this.bulk) return;
-    this.bulk = false;
+  bulkEnd(): number {
+    if (!this.bulk) return 0;
+    let result = 0;
     for (let d = this._height - 1; d > 0 && this.root instanceof MapleNode; d--) {
       if (d > this._height - 1) continue;
       const lp = this.lp;
       this.descend(lp, MAPLE_MAX, d);
       const node = lp.node[d] as MapleNode;
       if (node.end >= (MIN_END[node.type] as number)) continue;
+      // The rebalance's nodes come from what is left of the estimate, the
+      // rest on demand.
+      if (!this.begin(ST_REBALANCE, this._height, this._height - 1, true)) {
+        result = -ENOMEM;
+        break;
+      }
+      this.stats.stores[ST_REBALANCE] = (this.stats.stores[ST_REBALANCE] as number) - 1;
+      this.bulk = false;
       this.requested = this.used = 0;
       const big = this.bigA;
       big.clear();
@@ -1500,9 +1526,11 @@ export class MapleTree<T = unknown> {
       this.rp.copyFrom(lp, d);
       this.rebuild(d, node.type, false);
       this.bulkUsed += this.used;
+      this.bulk = true;
       this.requested = this.used = 0;
       this.releaseGraveyard();
     }
+    this.bulk = false;
     const unused = this.bulkRequested - this.bulkUsed;
     if (unused < 0) {
       // The estimate ran out: the stores allocated the rest on demand.
@@ -1516,6 +1544,7 @@ export class MapleTree<T = unknown> {
     this.stats.nodesUsed += this.bulkUsed;
     this.bulkRequested = this.bulkUsed = 0;
     this.seq++;
+    return result;
   }
 
   private bulkAlloc(k: number): boolean {

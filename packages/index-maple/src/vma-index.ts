@@ -165,7 +165,7 @@ export class MapleVmaIndex implements GapIndex {
         lastEnd = c.end;
         child._count++;
       }
-      ct.bulkEnd();
+      if (ct.bulkEnd() < 0) throw new Error('maple: dup: ENOMEM (bulk rebalance)');
     } catch (e) {
       ct.bulkEnd();
       ct.destroy();
