@@ -41,16 +41,22 @@ describe('vmalab demo', () => {
   });
 
   it('kernel-exact presets give the same layout; the 2.6 free_area_cache places elsewhere (validly)', () => {
-    const [l24, l26, l38, l61, l68] = [
+    const [l24, l26, l38, l61, l68, l611, l615] = [
       'linux-2.4',
       'linux-2.6',
       'linux-3.8',
       'linux-6.1',
       'linux-6.8',
+      'linux-6.11',
+      'linux-6.15',
     ].map((p) => runDemo(findPreset(p), DEFAULT_SNAPSHOT, 8));
     expect(l38?.after).toBe(l24?.after);
     expect(l61?.after).toBe(l24?.after);
     expect(l68?.after).toBe(l24?.after);
+    expect(l611?.after).toBe(l24?.after);
+    expect(l615?.after).toBe(l24?.after);
+    // The munmap of a stack unlinks no file VMA: the batched locker changes no count here.
+    expect(l611?.counters.iMmapLockWrite).toBe(l68?.counters.iMmapLockWrite);
     // The cache's fast try takes [cache − len, cache) below the freed stack's
     // neighbour instead of the highest hole: a different, valid layout (mm
     // verifies every finder answer in the demo).
@@ -73,7 +79,7 @@ describe('vmalab demo', () => {
     const bad = await run(['demo', '--preset', 'linux-9.9']);
     expect(bad.code).toBe(2);
     expect(bad.err).toBe(
-      "vmalab: unknown preset 'linux-9.9' (available: linux-2.4, linux-2.6, linux-3.8, linux-6.1, linux-6.8)\n",
+      "vmalab: unknown preset 'linux-9.9' (available: linux-2.4, linux-2.6, linux-3.8, linux-6.1, linux-6.8, linux-6.11, linux-6.15)\n",
     );
     const missing = await run(['demo', '--snapshot', '/nonexistent/maps']);
     expect(missing.code).toBe(2);
@@ -100,6 +106,9 @@ describe('vmalab list and help', () => {
     expect(r.out).toMatch(/index\s+list\s+Linux/);
     expect(r.out).toMatch(/finder\s+linear/);
     expect(r.out).toMatch(/rmap\s+unbatched/);
+    expect(r.out).toMatch(/rmap\s+batched\s+Linux 6\.11–/);
+    expect(r.out).toContain('option batchSize (number), default 8');
+    expect(r.out).toContain('linux-6.15');
     expect(r.out).toContain('option mmapCache (boolean), default true');
     expect(r.out).toContain('linux-2.4');
   });
@@ -115,5 +124,32 @@ describe('vmalab list and help', () => {
     expect(() => p.parse(['--help'], { from: 'user' })).toThrow();
     expect(out).toContain('demo');
     expect(out).toContain('list');
+  });
+});
+
+describe('presets', () => {
+  it('name one strategy per role and the process_madvise locking of their era', () => {
+    const rows = [
+      'linux-2.4',
+      'linux-2.6',
+      'linux-3.8',
+      'linux-6.1',
+      'linux-6.8',
+      'linux-6.11',
+      'linux-6.15',
+    ].map((name) => {
+      const p = findPreset(name);
+      return [name, p.index[0].name, p.finder[0].name, p.rmap[0].name, p.mm?.madviseLocking];
+    });
+    expect(rows).toEqual([
+      ['linux-2.4', 'list', 'linear', 'unbatched', 'per-call'],
+      ['linux-2.6', 'rbtree', 'free-area-cache', 'unbatched', 'per-call'],
+      ['linux-3.8', 'rbtree', 'gap', 'unbatched', 'per-call'],
+      ['linux-6.1', 'maple', 'gap', 'unbatched', 'per-call'],
+      ['linux-6.8', 'maple', 'gap', 'unbatched', 'per-call'],
+      ['linux-6.11', 'maple', 'gap', 'batched', 'per-call'],
+      ['linux-6.15', 'maple', 'gap', 'batched', 'batched'],
+    ]);
+    expect(findPreset('linux-6.11').index).toEqual(findPreset('linux-6.8').index);
   });
 });

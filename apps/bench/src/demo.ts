@@ -56,6 +56,7 @@ export function runDemo(preset: Preset, snapshotPath: string, stacks: number): D
   const ld = lines.filter((l) => /\/ld-[^/]*\.so/.test(l.line)).pop();
   const mm = new AddressSpace({
     ...instantiate(preset, counters),
+    ...preset.mm,
     counters,
     verify: true,
     ...(ld ? { mmapBase: parseMapsLine(ld.line).end } : {}),

@@ -16,6 +16,8 @@ import { strategy as linear } from '@vmalab/finder-linear';
 import { strategy as list } from '@vmalab/index-list';
 import { strategy as maple } from '@vmalab/index-maple';
 import { strategy as rbtree } from '@vmalab/index-rbtree';
+import type { AddressSpaceOptions } from '@vmalab/mm';
+import { strategy as batched } from '@vmalab/rmap-batched';
 import { strategy as unbatched } from '@vmalab/rmap-unbatched';
 
 export const STRATEGIES: readonly StrategyDescriptor[] = [
@@ -26,6 +28,7 @@ export const STRATEGIES: readonly StrategyDescriptor[] = [
   freeAreaCache,
   gap,
   unbatched,
+  batched,
 ];
 
 export interface Preset {
@@ -34,7 +37,12 @@ export interface Preset {
   index: [StrategyDescriptor<'index'>, Record<string, unknown>];
   finder: [StrategyDescriptor<'finder'>, Record<string, unknown>];
   rmap: [StrategyDescriptor<'rmap'>, Record<string, unknown>];
+  /** Address-space options of the era (spread into `new AddressSpace`). */
+  mm?: Pick<AddressSpaceOptions, 'madviseLocking'>;
 }
+
+/** process_madvise took mmap_lock once per iovec element before 6.15. */
+const PER_CALL: NonNullable<Preset['mm']> = { madviseLocking: 'per-call' };
 
 export const PRESETS: readonly Preset[] = [
   {
@@ -44,6 +52,7 @@ export const PRESETS: readonly Preset[] = [
     index: [list, { mmapCache: true }],
     finder: [linear, {}],
     rmap: [unbatched, {}],
+    mm: PER_CALL,
   },
   {
     name: 'linux-2.6',
@@ -52,6 +61,7 @@ export const PRESETS: readonly Preset[] = [
     index: [rbtree, { gaps: 'off', findCache: 'mmap_cache' }],
     finder: [freeAreaCache, { cachedHoleSize: true }],
     rmap: [unbatched, {}],
+    mm: PER_CALL,
   },
   {
     name: 'linux-3.8',
@@ -60,6 +70,7 @@ export const PRESETS: readonly Preset[] = [
     index: [rbtree, { gaps: 'raw', findCache: 'mmap_cache' }],
     finder: [gap, {}],
     rmap: [unbatched, {}],
+    mm: PER_CALL,
   },
   {
     name: 'linux-6.1',
@@ -68,6 +79,7 @@ export const PRESETS: readonly Preset[] = [
     index: [maple, { prealloc: 'worst-case', dup: 'insert', rcu: false }],
     finder: [gap, {}],
     rmap: [unbatched, {}],
+    mm: PER_CALL,
   },
   {
     name: 'linux-6.8',
@@ -75,6 +87,24 @@ export const PRESETS: readonly Preset[] = [
     index: [maple, { prealloc: 'by-store-type', dup: 'mt-dup', rcu: true }],
     finder: [gap, {}],
     rmap: [unbatched, {}],
+    mm: PER_CALL,
+  },
+  {
+    name: 'linux-6.11',
+    description:
+      'linux-6.8 + batched file rmap unlink on teardown (one i_mmap lock per run of up to 8 same-file VMAs)',
+    index: [maple, { prealloc: 'by-store-type', dup: 'mt-dup', rcu: true }],
+    finder: [gap, {}],
+    rmap: [batched, {}],
+    mm: PER_CALL,
+  },
+  {
+    name: 'linux-6.15',
+    description: 'linux-6.11 + process_madvise takes mmap_lock once per vector, not per element',
+    index: [maple, { prealloc: 'by-store-type', dup: 'mt-dup', rcu: true }],
+    finder: [gap, {}],
+    rmap: [batched, {}],
+    mm: { madviseLocking: 'batched' },
   },
 ];
 

@@ -116,7 +116,17 @@ import {
   type VmaIndex,
   vmStartGap,
 } from '@vmalab/core';
+import { type ExecImage, resolveImage } from './exec.js';
+import { DupMmap, type ForkOptions, isAllocationFailure } from './fork.js';
+import { loadMaps } from './maps.js';
 import { getUnmappedArea, type PlacementContext } from './placement.js';
+import {
+  type Iovec,
+  importIovec,
+  type MadviseLocking,
+  madviseLockMode,
+} from './process-madvise.js';
+import { freePgtables } from './teardown.js';
 import {
   anonVmaPrepare,
   linkVma,
@@ -151,6 +161,12 @@ export interface AddressSpaceOptions {
   ksm?: boolean;
   /** Re-check every finder answer and validate the index after every call. */
   verify?: boolean;
+  /**
+   * process_madvise locking: `'batched'` (6.15+: one mmap_lock round trip
+   * per vector) or `'per-call'` (before 6.15: one per element). Default
+   * `'batched'`.
+   */
+  madviseLocking?: MadviseLocking;
 }
 
 /** What a fault did: resolved, or the signal the process would get. */
@@ -198,6 +214,7 @@ export class AddressSpace implements MmView, PlacementContext, VmaContext {
   readonly thp: boolean;
   readonly ksm: boolean;
   verify: boolean;
+  readonly madviseLocking: MadviseLocking;
   /** mm->start_brk and mm->brk (0 until set). */
   startBrk = 0;
   brkAddr = 0;
@@ -228,6 +245,12 @@ export class AddressSpace implements MmView, PlacementContext, VmaContext {
     this.thp = o.thp ?? true;
     this.ksm = o.ksm ?? true;
     this.verify = o.verify ?? false;
+    this.madviseLocking = o.madviseLocking ?? 'batched';
+    if (this.madviseLocking !== 'batched' && this.madviseLocking !== 'per-call') {
+      throw new Error(
+        `mm: madviseLocking must be 'batched' or 'per-call', got ${JSON.stringify(this.madviseLocking)}`,
+      );
+    }
   }
 
   /** mm->map_count. */
@@ -474,10 +497,10 @@ export class AddressSpace implements MmView, PlacementContext, VmaContext {
     return { detached, prev, next: vma };
   }
 
-  /** vms_complete_munmap_vmas: free_pgtables (rmap unlink) and remove_vma. */
+  /** vms_complete_munmap_vmas: free_pgtables (grouped rmap unlink) and remove_vma. */
   private completeMunmap(detached: Vma[], start: number, end: number): void {
     if (detached.length === 0) return;
-    this.rmap.unlink(detached);
+    freePgtables(detached, this.rmap);
     this.counters.vmaFreed += detached.length;
     this.finder.unmapped?.(this, start, end);
   }
@@ -711,12 +734,8 @@ export class AddressSpace implements MmView, PlacementContext, VmaContext {
    * and ENOMEM is returned at the end.
    */
   madvise(start: number, lenIn: number, advice: number): number {
-    if (!isPageAligned(start)) return -EINVAL;
-    if (!this.adviceValid(advice)) return -EINVAL;
-    const len = pageUp(lenIn);
-    if (lenIn && !len) return -EINVAL;
-    const end = start + len;
-    if (end < start) return -EINVAL;
+    const end = this.madviseEnd(start, lenIn, advice);
+    if (end < 0) return end;
     if (end === start) return 0;
     const write = adviceChangesFlags(advice);
     if (write) this.lockWrite();
@@ -727,6 +746,66 @@ export class AddressSpace implements MmView, PlacementContext, VmaContext {
       if (write) this.unlockWrite();
       else this.unlockRead();
     }
+  }
+
+  /** is_valid_madvise: the range's end, or −EINVAL (unaligned start, overflow, bad advice). */
+  private madviseEnd(start: number, lenIn: number, advice: number): number {
+    if (!isPageAligned(start) || start < 0) return -EINVAL;
+    if (!this.adviceValid(advice)) return -EINVAL;
+    const len = pageUp(lenIn);
+    if (lenIn && !len) return -EINVAL;
+    const end = start + len;
+    if (end < start) return -EINVAL;
+    return end;
+  }
+
+  /**
+   * process_madvise(2) on this address space (a self-targeted pidfd): one
+   * advice over a vector of ranges. Returns the bytes advised (the sum of
+   * the `len`s of the elements that succeeded), or — when the first element
+   * fails — its −errno; an element that fails stops the walk with the ones
+   * before it applied (and, for ENOMEM over a hole, its own mapped parts, as
+   * madvise does). `flags` must be 0; more than 1024 elements or a negative
+   * length is EINVAL, an element outside user space EFAULT, before anything
+   * is applied.
+   *
+   * Locking follows `madviseLocking`: `'per-call'` runs a full madvise per
+   * element (one mmap_lock round trip each, none for empty or invalid
+   * elements); `'batched'` takes mmap_lock once for the vector, in the mode
+   * the advice needs (write for flag-changing advice and unknown values,
+   * read for DONTNEED, FREE, COLD, PAGEOUT, WILLNEED, POPULATE…).
+   */
+  processMadvise(iov: readonly Iovec[], advice: number, flags = 0): number {
+    if (flags !== 0) return -EINVAL;
+    const vec = importIovec(iov, this.taskSize);
+    if (typeof vec === 'number') return vec;
+    let advised = 0;
+    let ret = 0;
+    if (this.madviseLocking === 'per-call') {
+      for (const { base, len } of vec) {
+        ret = this.madvise(base, len, advice);
+        if (ret < 0) break;
+        advised += len;
+      }
+      return advised > 0 ? advised : ret;
+    }
+    const mode = madviseLockMode(advice);
+    if (mode === 'write') this.lockWrite();
+    else if (mode === 'read') this.lockRead();
+    try {
+      for (const { base, len } of vec) {
+        const end = this.madviseEnd(base, len, advice);
+        if (end < 0) ret = end;
+        else if (end === base) ret = 0;
+        else ret = this.madviseWalk(base, end, advice);
+        if (ret < 0) break;
+        advised += len;
+      }
+    } finally {
+      if (mode === 'write') this.unlockWrite();
+      else if (mode === 'read') this.unlockRead();
+    }
+    return advised > 0 ? advised : ret;
   }
 
   private adviceValid(a: number): boolean {
@@ -1219,6 +1298,144 @@ export class AddressSpace implements MmView, PlacementContext, VmaContext {
     this.index.resize(vma, address, vma.end);
     vma.pgoff -= grow;
     return 0;
+  }
+
+  // ------------------------------------------------------------------ fork, exec, exit
+
+  /**
+   * exit_mmap: every VMA is unmapped under mmap_lock held for reading, then
+   * free_pgtables unlinks the file VMAs group by group through the rmap
+   * locker and the VMAs are freed, under mmap_lock held for writing (one
+   * read and one write acquisition). The address space is empty afterwards
+   * and can be reused by `exec`.
+   */
+  exit(): void {
+    this.lockRead();
+    this.unlockRead();
+    this.lockWrite();
+    try {
+      this.teardown();
+    } finally {
+      this.unlockWrite();
+    }
+  }
+
+  /** free_pgtables + remove_vma over the whole address space. */
+  private teardown(): void {
+    const vmas = [...this.index];
+    const first = vmas[0];
+    const last = vmas[vmas.length - 1];
+    if (first && last) {
+      freePgtables(vmas, this.rmap);
+      for (const v of vmas) this.index.remove(v);
+      this.counters.vmaFreed += vmas.length;
+      this.finder.unmapped?.(this, first.start, last.end);
+    }
+    this.startBrk = 0;
+    this.brkAddr = 0;
+    this.startStack = 0;
+  }
+
+  /**
+   * execve(2): tear the old address space down (as `exit`, through
+   * free_pgtables and the rmap locker) and build the new one from `image`
+   * — an `ImageSpec` or a `/proc/PID/maps` snapshot (`SnapshotLine[]`). The
+   * image is checked before the old space is touched (a bad one throws a
+   * SnapshotError and changes nothing). The new VMAs are installed as
+   * recorded, under one mmap_lock write acquisition, each file VMA linked
+   * into its file's i_mmap with one i_mmap write lock (vma_link_file); the
+   * loader's own mmap/mprotect calls are not replayed. mmap_base becomes the
+   * spec's, else the end of ld.so. Returns 0.
+   */
+  exec(image: ExecImage): number {
+    const { lines, source, mmapBase } = resolveImage(image);
+    this.exit();
+    this.lockWrite();
+    try {
+      loadMaps(this, lines, source);
+      for (const v of this.index) {
+        this.counters.vmaAllocated++;
+        const file = v.file;
+        if (file) {
+          file.iMmapRwsem.downWrite();
+          this.counters.iMmapLockWrite++;
+          file.iMmapRwsem.upWrite();
+        }
+      }
+      if (mmapBase !== undefined) this.mmapBase = mmapBase;
+    } finally {
+      this.unlockWrite();
+    }
+    return 0;
+  }
+
+  /**
+   * fork(2)'s dup_mmap: a child address space with a copy of every VMA but
+   * the VM_DONTCOPY ones (see fork.ts), built under both mm's mmap_lock held
+   * for writing. The child shares this space's counters and rmap locker and
+   * gets its own index (`index.dup`) and finder (`finder.fork()`).
+   *
+   * Returns the child, or −ENOMEM when an allocation failed (injected with
+   * `options.failAllocation`, or by the index, e.g. maple's
+   * `failDupAfter`): the copies made so far are torn down as the child's
+   * exit_mmap would (free_pgtables through the rmap locker, one read and one
+   * write acquisition of the child's mmap_lock), nothing of the child is
+   * left in any file's i_mmap, and this address space is unchanged. Errors
+   * other than allocation failures are rethrown after the same cleanup.
+   */
+  fork(options: ForkOptions = {}): AddressSpace | number {
+    this.lockWrite();
+    try {
+      // The child's mmap_write_lock_nested, taken before the copy.
+      this.counters.mmapLockWrite++;
+      const dup = new DupMmap(this.counters, options);
+      let index: VmaIndex;
+      try {
+        index = this.index.dup(dup.copy);
+      } catch (e) {
+        // exit_mmap of the half-built child: read + write lock, free_pgtables
+        // up to the failure point (XA_ZERO_ENTRY), remove_vma.
+        this.counters.mmapLockRead++;
+        this.counters.mmapLockWrite++;
+        freePgtables(dup.copied, this.rmap);
+        this.counters.vmaFreed += dup.copied.length;
+        if (isAllocationFailure(e)) return -ENOMEM;
+        throw e;
+      }
+      if (index.count !== dup.copied.length) {
+        throw new Error(
+          `mm: fork: index ${index.name} holds ${index.count} VMAs, ${dup.copied.length} were copied`,
+        );
+      }
+      const child = new AddressSpace({
+        index,
+        finder: this.finder.fork(),
+        rmap: this.rmap,
+        counters: this.counters,
+        topDown: this.topDown,
+        mmapBase: this.mmapBase,
+        legacyBase: this.legacyBase,
+        taskSize: this.taskSize,
+        mmapMinAddr: this.mmapMinAddr,
+        maxMapCount: this.maxMapCount,
+        stackGuardGap: this.stackGuardGap,
+        stackRlimit: this.stackRlimit,
+        thp: this.thp,
+        ksm: this.ksm,
+        verify: this.verify,
+        madviseLocking: this.madviseLocking,
+      });
+      child.mmapLock.downWrite();
+      child.mmapLock.upWrite();
+      child.startBrk = this.startBrk;
+      child.brkAddr = this.brkAddr;
+      child.startStack = this.startStack;
+      child.shmemInodes = this.shmemInodes;
+      if (child.verify) child.validate();
+      return child;
+    } finally {
+      this.unlockWrite();
+    }
   }
 
   // ------------------------------------------------------------------ checks
