@@ -173,7 +173,8 @@ class Big {
   }
 
   clear(): void {
-    this.slot.fill(null, 0, this.n);
+    const s = this.slot;
+    for (let i = 0; i < this.n; i++) s[i] = null;
     this.n = 0;
   }
 }
@@ -310,43 +311,51 @@ export class MapleTree<T = unknown> {
       }
       return undefined;
     }
-    const c = this.counters;
+    let visited = 0;
+    let scanned = 0;
     let from = index;
+    let found: unknown;
+    const leafDepth = this._height - 1;
     for (;;) {
       let n = root;
       let nmin = 0;
       let nmax = MAPLE_MAX;
-      let i = 0;
-      for (;;) {
-        c.nodesVisited++;
+      for (let d = 0; d < leafDepth; d++) {
         const e = n.end;
         const piv = n.pivot;
-        i = 0;
+        let i = 0;
         while (i < e && (piv[i] as number) < from) i++;
-        c.slotsScanned += i + 1;
-        if (n.type === LEAF) break;
+        scanned += i + 1;
         if (i > 0) nmin = (piv[i - 1] as number) + 1;
         if (i < e) nmax = piv[i] as number;
         n = n.slot[i] as MapleNode;
       }
+      visited += leafDepth + 1;
       const e = n.end;
+      let i = 0;
+      while (i < e && (n.pivot[i] as number) < from) i++;
+      scanned += i + 1;
       const piv = n.pivot;
       let lo = i === 0 ? nmin : (piv[i - 1] as number) + 1;
-      for (; i <= e; i++) {
-        if (lo > max) return undefined;
+      for (; i <= e && lo <= max; i++) {
         const hi = i < e ? (piv[i] as number) : nmax;
         const s = n.slot[i];
         if (s !== null && s !== ZERO_ENTRY) {
           this.foundFirst = lo;
           this.foundLast = hi;
-          return s as T;
+          found = s;
+          break;
         }
         lo = hi + 1;
       }
-      c.slotsScanned += e + 1;
-      if (nmax >= max || nmax === MAPLE_MAX) return undefined;
+      if (found !== undefined || i <= e || nmax >= max || nmax === MAPLE_MAX) break;
+      scanned += e + 1;
       from = nmax + 1;
     }
+    const c = this.counters;
+    c.nodesVisited += visited;
+    c.slotsScanned += scanned;
+    return found as T | undefined;
   }
 
   /**
@@ -401,19 +410,44 @@ export class MapleTree<T = unknown> {
     }
   }
 
-  /** Entries `[first, last, value]` in index order, from the one containing `from` up to `to`. */
+  /**
+   * Entries `[first, last, value]` in index order, from the one containing
+   * `from` up to `to` (mas_for_each): one walk per leaf, then the leaf's
+   * slots in order. Throws if the tree is written during the iteration.
+   */
   *entries(from = 0, to: number = MAPLE_MAX): Generator<[number, number, T]> {
     const seq = this.seq;
     let at = from;
     while (at <= to) {
       if (this.seq !== seq) throw new Error('MapleTree modified during iteration');
-      const v = this.find(at, to);
-      if (v === undefined) return;
-      const f = this.foundFirst;
-      const l = this.foundLast;
-      yield [f, l, v];
-      if (l >= to || l === MAPLE_MAX) return;
-      at = l + 1;
+      const root = this.root;
+      if (!(root instanceof MapleNode)) {
+        const v = this.find(at, to);
+        if (v !== undefined) yield [0, 0, v];
+        return;
+      }
+      const p = this.tp;
+      const leafDepth = this._height - 1;
+      this.descend(p, at, leafDepth);
+      const leaf = p.node[leafDepth] as MapleNode;
+      const lmax = p.max[leafDepth] as number;
+      const piv = leaf.pivot;
+      const e = leaf.end;
+      let i = p.slot;
+      let lo = i === 0 ? (p.min[leafDepth] as number) : (piv[i - 1] as number) + 1;
+      for (; i <= e; i++) {
+        if (lo > to) return;
+        const hi = i < e ? (piv[i] as number) : lmax;
+        const s = leaf.slot[i];
+        if (s !== null && s !== ZERO_ENTRY) {
+          yield [lo, hi, s as T];
+          if (this.seq !== seq) throw new Error('MapleTree modified during iteration');
+        }
+        lo = hi + 1;
+      }
+      this.counters.slotsScanned += e + 1;
+      if (lmax >= to || lmax === MAPLE_MAX) return;
+      at = lmax + 1;
     }
   }
 
@@ -482,8 +516,7 @@ export class MapleTree<T = unknown> {
   insert(first: number, last: number, value: T | ZeroEntry): number {
     if (!isValidIndex(first) || !isValidIndex(last) || first > last || value === null)
       return -EINVAL;
-    if (this.occupied(first, last)) return -EEXIST;
-    return this.write(first, last, value);
+    return this.write(first, last, value, true);
   }
 
   /** mtree_erase: removes the entry containing `index`; returns it. */
@@ -558,8 +591,12 @@ export class MapleTree<T = unknown> {
     }
   }
 
-  private write(first: number, last: number, entry: unknown): number {
-    if (!(this.root instanceof MapleNode)) return this.storeRoot(first, last, entry);
+  /** A store; `exclusive` (mas_insert): −EEXIST if any of [first, last] is occupied. */
+  private write(first: number, last: number, entry: unknown, exclusive = false): number {
+    if (!(this.root instanceof MapleNode)) {
+      if (exclusive && this.root !== null && first === 0) return -EEXIST;
+      return this.storeRoot(first, last, entry);
+    }
     const h = this._height;
     const leafDepth = h - 1;
     const lp = this.lp;
@@ -571,6 +608,7 @@ export class MapleTree<T = unknown> {
     // mas_is_span_wr: the write runs past this leaf, or a NULL write ends
     // exactly at a leaf boundary that is not the right-most.
     if (last > lmax || (last === lmax && entry === null && lmax !== MAPLE_MAX)) {
+      if (exclusive && this.occupied(first, last)) return -EEXIST;
       // The right end: the leaf holding `last`, or for a NULL write ending at
       // a leaf boundary the next leaf, so that no leaf but the right-most
       // ends in NULL.
@@ -591,6 +629,7 @@ export class MapleTree<T = unknown> {
     let offEnd = off;
     while (offEnd < e && (piv[offEnd] as number) < last) offEnd++;
     let endPiv = offEnd < e ? (piv[offEnd] as number) : lmax;
+    if (exclusive) for (let i = off; i <= offEnd; i++) if (leaf.slot[i] !== null) return -EEXIST;
     if (entry === null) {
       // mas_wr_extend_null: swallow the NULL ranges on both sides.
       if (leaf.slot[off] === null) first = rMin;
@@ -635,31 +674,97 @@ export class MapleTree<T = unknown> {
     else type = ST_NODE;
     if (!this.begin(type, h, leafDepth, true)) return -ENOMEM;
 
-    // The leaf's new contents.
-    const big = this.bigA;
-    big.clear();
-    if (off > 0) big.pushNode(leaf, 0, off - 1, lmax);
-    if (first > rMin) big.push(first - 1, leaf.slot[off], 0);
-    big.push(last, entry, 0);
-    if (last < endPiv) big.push(endPiv, leaf.slot[offEnd], 0);
-    if (offEnd < e) big.pushNode(leaf, offEnd + 1, e, lmax);
-
     if (type === ST_REBALANCE || type === ST_SPLIT) {
+      // The leaf's new contents, in a big node, rebuilt upward.
+      const big = this.bigA;
+      big.clear();
+      if (off > 0) big.pushNode(leaf, 0, off - 1, lmax);
+      if (first > rMin) big.push(first - 1, leaf.slot[off], 0);
+      big.push(last, entry, 0);
+      if (last < endPiv) big.push(endPiv, leaf.slot[offEnd], 0);
+      if (offEnd < e) big.pushNode(leaf, offEnd + 1, e, lmax);
       this.freeNode(leaf);
       this.rp.copyFrom(lp, leafDepth);
       this.rebuild(leafDepth, LEAF, type === ST_SPLIT);
     } else if (type === ST_NODE && this.rcu) {
       // A replacement node, swapped in for readers.
       const n = this.alloc(LEAF);
-      const g = this.fill(n, big, 0, big.n, lmin, lmax);
+      this.writeLeaf(n, leaf, off, offEnd, first, last, rMin, endPiv, entry, lmax);
       this.replaceChild(lp, leafDepth, n);
       this.freeNode(leaf);
-      if (this.isAlloc) this.propagateGap(lp, leafDepth, g);
+      if (this.isAlloc) this.propagateGap(lp, leafDepth, this.leafGap(n, lmin, lmax));
     } else {
-      const g = this.fill(leaf, big, 0, big.n, lmin, lmax);
-      if (this.isAlloc) this.propagateGap(lp, leafDepth, g);
+      this.writeLeaf(leaf, leaf, off, offEnd, first, last, rMin, endPiv, entry, lmax);
+      if (this.isAlloc) this.propagateGap(lp, leafDepth, this.leafGap(leaf, lmin, lmax));
     }
     return this.end();
+  }
+
+  /**
+   * Writes `src`'s data with `entry` over [first, last] (covering slots off …
+   * offEnd of `src`, whose range is [rMin, endPiv]) into `dst` — a new node,
+   * or `src` itself (in place: the slots after the write move by the change
+   * in count). The result fits the node (checked by the classification).
+   */
+  private writeLeaf(
+    dst: MapleNode,
+    src: MapleNode,
+    off: number,
+    offEnd: number,
+    first: number,
+    last: number,
+    rMin: number,
+    endPiv: number,
+    entry: unknown,
+    lmax: number,
+  ): void {
+    const e = src.end;
+    const sPiv = src.pivot;
+    const sSlot = src.slot;
+    const dPiv = dst.pivot;
+    const dSlot = dst.slot;
+    const headV = sSlot[off];
+    const tailV = sSlot[offEnd];
+    const head = first > rMin ? 1 : 0;
+    const tail = last < endPiv ? 1 : 0;
+    const from = offEnd + 1; // first old slot after the write
+    const to = off + head + 1 + tail; // its new offset
+    const newEnd = to + (e - from);
+    if (dst !== src) {
+      for (let i = 0; i < off; i++) {
+        dSlot[i] = sSlot[i];
+        dPiv[i] = sPiv[i] as number;
+      }
+      for (let i = from, k = to; i <= e; i++, k++) {
+        dSlot[k] = sSlot[i];
+        if (k < 15) dPiv[k] = i < e ? (sPiv[i] as number) : lmax;
+      }
+    } else if (to > from) {
+      for (let i = e, k = newEnd; i >= from; i--, k--) {
+        dSlot[k] = sSlot[i];
+        if (k < 15) dPiv[k] = i < e ? (sPiv[i] as number) : lmax;
+      }
+    } else if (to < from) {
+      for (let i = from, k = to; i <= e; i++, k++) {
+        dSlot[k] = sSlot[i];
+        if (k < 15) dPiv[k] = i < e ? (sPiv[i] as number) : lmax;
+      }
+      for (let k = newEnd + 1; k <= e; k++) dSlot[k] = null;
+    }
+    let k = off;
+    if (head) {
+      dSlot[k] = headV;
+      dPiv[k++] = first - 1;
+    }
+    dSlot[k] = entry;
+    if (k < 15) dPiv[k] = last;
+    k++;
+    if (tail) {
+      dSlot[k] = tailV;
+      if (k < 15) dPiv[k] = endPiv;
+    }
+    dst.end = newEnd;
+    this.counters.slotsScanned += newEnd + 1;
   }
 
   /** The tree is empty or a single entry at index 0: no node yet (mas_store_root). */
@@ -1077,7 +1182,7 @@ export class MapleTree<T = unknown> {
     for (let k = d; k > 0; k--) {
       const parent = p.node[k - 1] as MapleNode;
       const off = p.off[k] as number;
-      const g = parent.gap as Float64Array;
+      const g = parent.gap as number[];
       if (g[off] === v) return;
       const oldMax = g[parent.gapOff] as number;
       g[off] = v;
@@ -1271,6 +1376,7 @@ export class MapleTree<T = unknown> {
 
   private releaseGraveyard(): void {
     const g = this.graveyard;
+    if (g.length === 0) return;
     for (let i = 0; i < g.length; i++) recycleNode(g[i] as MapleNode);
     g.length = 0;
   }
@@ -1679,7 +1785,8 @@ export class MapleTree<T = unknown> {
       const pad = '  '.repeat(depth);
       const gap =
         n.gap !== null
-          ? ` gaps=[${Array.from(n.gap.subarray(0, n.end + 1))
+          ? ` gaps=[${n.gap
+              .slice(0, n.end + 1)
               .map(hex)
               .join(',')}]`
           : '';
@@ -1702,9 +1809,15 @@ export class MapleTree<T = unknown> {
 
 function copyNode(src: MapleNode): MapleNode {
   const n = newNode(src.type);
-  n.pivot.set(src.pivot);
+  const sp = src.pivot;
+  const dp = n.pivot;
+  for (let i = 0; i < sp.length; i++) dp[i] = sp[i] as number;
   for (let i = 0; i <= src.end; i++) n.slot[i] = src.slot[i];
-  if (src.gap !== null) (n.gap as Float64Array).set(src.gap);
+  const sg = src.gap;
+  if (sg !== null) {
+    const dg = n.gap as number[];
+    for (let i = 0; i < sg.length; i++) dg[i] = sg[i] as number;
+  }
   n.end = src.end;
   n.gapOff = src.gapOff;
   return n;

@@ -35,10 +35,11 @@ export class MapleNode {
   parent: MapleNode | null = null;
   /** This node's offset in its parent (the kernel encodes it in the parent pointer). */
   pslot = 0;
-  readonly pivot: Float64Array;
+  /** Plain arrays of doubles (V8 keeps them unboxed and on-heap, next to the node). */
+  readonly pivot: number[];
   readonly slot: unknown[];
   /** Per-child largest gap (ARANGE only). */
-  readonly gap: Float64Array | null;
+  readonly gap: number[] | null;
   /** Offset of the largest gap (ma_meta gap, ARANGE only). */
   gapOff = 0;
   /** Freed in the current write (or later); never reachable from a live tree. */
@@ -47,9 +48,9 @@ export class MapleNode {
   constructor(type: NodeType) {
     this.type = type;
     const slots = SLOTS[type] as number;
-    this.pivot = new Float64Array(slots - 1);
+    this.pivot = new Array<number>(slots - 1).fill(0.5);
     this.slot = new Array<unknown>(slots).fill(null);
-    this.gap = type === ARANGE ? new Float64Array(slots) : null;
+    this.gap = type === ARANGE ? new Array<number>(slots).fill(0.5) : null;
   }
 
   get isLeaf(): boolean {

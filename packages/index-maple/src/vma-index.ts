@@ -85,15 +85,18 @@ export class MapleVmaIndex implements GapIndex {
 
   insert(vma: Vma): void {
     checkRange('insert', vma.start, vma.end);
+    if (vma.node === this) throw new Error(`maple: insert ${vma}: already in this index`);
     const r = this.tree.insert(vma.start, vma.end - 1, vma);
     if (r < 0)
       throw new Error(`maple: insert ${vma}: ${r === -17 ? 'range is not free' : `error ${r}`}`);
+    vma.node = this;
     this._count++;
   }
 
   remove(vma: Vma): void {
     this.own(vma, 'remove');
     this.must(this.tree.store(vma.start, vma.end - 1, null), 'remove', vma);
+    vma.node = null;
     this._count--;
   }
 
@@ -152,6 +155,7 @@ export class MapleVmaIndex implements GapIndex {
           continue;
         }
         checkRange('dup', c.start, c.end);
+        c.node = child;
         if (structural && c.start === first && c.end - 1 === last) {
           ct.store(first, last, c); // exact fit: needs no node, cannot fail
         } else if (structural) {
@@ -188,7 +192,7 @@ export class MapleVmaIndex implements GapIndex {
     this.tree.validate();
     let n = 0;
     for (const [first, last, v] of this.tree.entries()) {
-      if (v.start !== first || v.end - 1 !== last) {
+      if (v.start !== first || v.end - 1 !== last || v.node !== this) {
         throw new Error(`maple: ${v} is stored over [${first}, ${last}]`);
       }
       n++;
@@ -197,9 +201,9 @@ export class MapleVmaIndex implements GapIndex {
       throw new Error(`maple: map_count ${this._count} but ${n} VMAs in the tree`);
   }
 
+  /** The index marks its VMAs (vma.node), so ownership is checked without a walk. */
   private own(vma: Vma, op: string): void {
-    if (this.tree.load(vma.start) !== vma)
-      throw new Error(`maple: ${op}: ${vma} is not in this index`);
+    if (vma.node !== this) throw new Error(`maple: ${op}: ${vma} is not in this index`);
   }
 
   private must(r: number, op: string, vma: Vma): void {
