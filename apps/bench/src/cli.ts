@@ -3,11 +3,17 @@ import { SnapshotError } from '@vmalab/mm';
 /**
  * The `vmalab` command. Exit codes: 0 success, 1 internal error (a bug:
  * please report it with the stack trace), 2 a mistake in the command or its
- * input (reported in one line, no stack trace).
+ * input (reported in one line, no stack trace), 3 the strategies of a bench
+ * matrix disagree or one of them fails in the untimed check run (a strategy
+ * bug, reported in one line naming the cells).
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { registerBench, registerCompare, workloadRegistry } from './bench-cli.js';
 import { DEFAULT_SNAPSHOT, runDemo } from './demo.js';
 import { findPreset, PRESETS, STRATEGIES, UsageError } from './presets.js';
+import { registerReplay } from './replay.js';
+import { registerReproduce } from './reproduce.js';
+import { CellFailedError, LayoutMismatchError } from './runner.js';
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -16,7 +22,24 @@ function positiveInt(v: string): number {
   return n;
 }
 
-export function buildProgram(out: (s: string) => void): Command {
+export interface ProgramIo {
+  /** Where relative paths and `.vmalab/runs` resolve (default: the directory vmalab was started from). */
+  cwd?: string;
+  /** stderr (progress, warnings). */
+  err?: (s: string) => void;
+  /** Show progress on stderr (default true; tests turn it off). */
+  progress?: boolean;
+}
+
+/**
+ * The directory the user ran the command from: `pnpm vmalab …` runs the
+ * script in apps/bench, but pnpm records the caller's directory in INIT_CWD.
+ */
+export function userCwd(): string {
+  return (process.env.npm_lifecycle_event && process.env.INIT_CWD) || process.cwd();
+}
+
+export function buildProgram(out: (s: string) => void, io: ProgramIo = {}): Command {
   const program = new Command('vmalab')
     .description(
       'A laboratory for how Linux manages a process address space: swap VMA indexes, unmapped-area finders and rmap lockers, and watch layouts and exact cost counters change.',
@@ -65,7 +88,9 @@ export function buildProgram(out: (s: string) => void): Command {
 
   program
     .command('list')
-    .description('List the strategies (with their options) and the presets.')
+    .description(
+      'List the strategies (with their options), the workloads (with their parameters) and the presets.',
+    )
     .action(() => {
       out('strategies:\n');
       for (const s of STRATEGIES) {
@@ -77,14 +102,41 @@ export function buildProgram(out: (s: string) => void): Command {
           );
         }
       }
+      out('\nworkloads:\n');
+      const workloads = workloadRegistry();
+      if (workloads.length === 0)
+        out('  (none registered yet: @vmalab/workloads exports no WORKLOADS)\n');
+      for (const w of workloads) {
+        out(`  ${w.name.padEnd(14)} ${w.description}\n`);
+        out(`                 from: ${w.source}\n`);
+        for (const p of w.params) {
+          const values = p.values ? `: ${p.values.join(' | ')}` : '';
+          const range =
+            p.min !== undefined || p.max !== undefined ? `, ${p.min ?? '−∞'}…${p.max ?? '∞'}` : '';
+          out(
+            `                 param ${p.name} (${p.type}${values}${range}), default ${String(p.default)}: ${p.description}\n`,
+          );
+        }
+      }
       out('\npresets:\n');
       for (const p of PRESETS) out(`  ${p.name.padEnd(12)} ${p.description}\n`);
     });
+
+  const ctx = {
+    out,
+    err: io.err ?? ((s: string) => process.stderr.write(s)),
+    cwd: io.cwd ?? userCwd(),
+    progress: io.progress ?? true,
+  };
+  registerBench(program, ctx);
+  registerCompare(program, ctx);
+  registerReproduce(program, ctx);
+  registerReplay(program, ctx);
   return program;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram((s) => process.stdout.write(s));
+export async function main(argv: string[], io: ProgramIo = {}): Promise<number> {
+  const program = buildProgram((s) => process.stdout.write(s), io);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
@@ -93,6 +145,10 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof UsageError || e instanceof SnapshotError) {
       process.stderr.write(`vmalab: ${e.message}\n`);
       return 2;
+    }
+    if (e instanceof LayoutMismatchError || e instanceof CellFailedError) {
+      process.stderr.write(`vmalab: ${e.message}\n`);
+      return 3;
     }
     process.stderr.write(`vmalab: internal error (please report): ${(e as Error).stack ?? e}\n`);
     return 1;
