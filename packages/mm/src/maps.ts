@@ -33,7 +33,9 @@ export function mapsEntryOf(mm: AddressSpace, v: Vma): MapsEntry {
   let path = '';
   if (v.file) path = v.file.path;
   else if (v.name) path = v.name;
-  else if (mm.brkAddr && v.start <= mm.brkAddr && v.end >= mm.startBrk) path = '[heap]';
+  // vma_is_initial_heap (6.6+): strictly overlapping [start_brk, brk), so a
+  // .bss ending exactly at start_brk is not the heap.
+  else if (mm.brkAddr && v.start < mm.brkAddr && v.end > mm.startBrk) path = '[heap]';
   else if (mm.startStack && v.start <= mm.startStack && v.end >= mm.startStack) path = '[stack]';
   return {
     start: v.start,
