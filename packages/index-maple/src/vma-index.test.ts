@@ -138,6 +138,34 @@ describe('MapleVmaIndex', () => {
     }
   });
 
+  it('a split is one tree store, as __split_vma: shrink, then the new VMA over the freed part', () => {
+    const { index, vmas } = build(200);
+    const v = vmas[100] as Vma; // two pages
+    expect(v.end - v.start).toBe(2 * P);
+    const stores = () => index.tree.stats.stores.reduce((a, b) => a + b, 0);
+    const before = stores();
+    const oldEnd = v.end;
+    const mid = v.start + P;
+    index.resize(v, v.start, mid);
+    const tail = new Vma(mid, oldEnd, v.flags, null, mid / P);
+    index.insert(tail);
+    expect(stores() - before).toBe(1);
+    index.validate();
+    expect(index.find(mid)).toBe(tail);
+    expect(index.next(v)).toBe(tail);
+  });
+
+  it('a shrink alone is visible to every read (the deferred NULL store is made first)', () => {
+    const { index, vmas } = build(50);
+    const v = vmas[10] as Vma;
+    const end = v.end;
+    index.resize(v, v.start, v.start + P);
+    if (end > v.end) expect(index.find(v.end)).toBe(vmas[11]);
+    expect(index.next(v)).toBe(vmas[11]);
+    index.validate();
+    expect([...index].length).toBe(50);
+  });
+
   it('is created by the strategy descriptor with its options', () => {
     const idx = strategy.create(
       { prealloc: 'worst-case', dup: 'insert', rcu: false },

@@ -63,29 +63,61 @@ export class MapleVmaIndex implements GapIndex {
     return this._count;
   }
 
+  /**
+   * A shrink's NULL store is deferred: split (__split_vma) shrinks a VMA and
+   * then inserts the new one over exactly the part it gave up, which Linux
+   * does as ONE store (the old entry still covers that part until the new
+   * one overwrites it). Every other operation first makes the NULL store.
+   */
+  private pendFirst = -1;
+  private pendLast = -1;
+
+  private flush(): void {
+    if (this.pendFirst < 0) return;
+    const f = this.pendFirst;
+    const l = this.pendLast;
+    this.pendFirst = this.pendLast = -1;
+    const r = this.tree.store(f, l, null);
+    if (r < 0) throw new Error(`maple: clearing [${f}, ${l}]: error ${r}`);
+  }
+
   find(addr: number): Vma | undefined {
+    this.flush();
     return this.tree.find(addr);
   }
 
   next(vma: Vma): Vma | undefined {
+    this.flush();
     return this.tree.find(vma.end);
   }
 
   prev(vma: Vma): Vma | undefined {
+    this.flush();
     return vma.start === 0 ? undefined : this.tree.findRev(vma.start - 1);
   }
 
   first(): Vma | undefined {
+    this.flush();
     return this.tree.find(0);
   }
 
   last(): Vma | undefined {
+    this.flush();
     return this.tree.findRev(MAPLE_MAX);
   }
 
   insert(vma: Vma): void {
     checkRange('insert', vma.start, vma.end);
     if (vma.node === this) throw new Error(`maple: insert ${vma}: already in this index`);
+    if (this.pendFirst === vma.start && this.pendLast === vma.end - 1) {
+      // The second half of a split: one store over the shrunk VMA's old part.
+      this.pendFirst = this.pendLast = -1;
+      this.must(this.tree.store(vma.start, vma.end - 1, vma), 'insert', vma);
+      vma.node = this;
+      this._count++;
+      return;
+    }
+    this.flush();
     const r = this.tree.insert(vma.start, vma.end - 1, vma);
     if (r < 0)
       throw new Error(`maple: insert ${vma}: ${r === -17 ? 'range is not free' : `error ${r}`}`);
@@ -95,6 +127,7 @@ export class MapleVmaIndex implements GapIndex {
 
   remove(vma: Vma): void {
     this.own(vma, 'remove');
+    this.flush();
     this.must(this.tree.store(vma.start, vma.end - 1, null), 'remove', vma);
     vma.node = null;
     this._count--;
@@ -107,6 +140,7 @@ export class MapleVmaIndex implements GapIndex {
   resize(vma: Vma, start: number, end: number): void {
     checkRange('resize', start, end);
     this.own(vma, 'resize');
+    this.flush();
     const t = this.tree;
     const grows = start < vma.start || end > vma.end;
     if (grows) {
@@ -115,16 +149,24 @@ export class MapleVmaIndex implements GapIndex {
         (end > vma.end && t.find(Math.max(vma.end, start), end - 1) !== undefined);
       if (clash) throw new Error(`maple: resize ${vma} to [${start}, ${end}): space is not free`);
     }
-    if (start > vma.start)
-      this.must(t.store(vma.start, Math.min(start, vma.end) - 1, null), 'resize', vma);
-    if (end < vma.end)
-      this.must(t.store(Math.max(end, vma.start), vma.end - 1, null), 'resize', vma);
-    if (grows) this.must(t.store(start, end - 1, vma), 'resize', vma);
+    const headGone = start > vma.start;
+    const tailGone = end < vma.end;
+    if (!grows && headGone !== tailGone) {
+      // A pure shrink on one side (a split's first half): deferred.
+      this.pendFirst = headGone ? vma.start : end;
+      this.pendLast = headGone ? start - 1 : vma.end - 1;
+    } else {
+      if (headGone)
+        this.must(t.store(vma.start, Math.min(start, vma.end) - 1, null), 'resize', vma);
+      if (tailGone) this.must(t.store(Math.max(end, vma.start), vma.end - 1, null), 'resize', vma);
+      if (grows) this.must(t.store(start, end - 1, vma), 'resize', vma);
+    }
     vma.start = start;
     vma.end = end;
   }
 
   *[Symbol.iterator](): Iterator<Vma> {
+    this.flush();
     for (const [, , v] of this.tree.entries()) yield v;
   }
 
@@ -134,6 +176,7 @@ export class MapleVmaIndex implements GapIndex {
   }
 
   dup(copy: (v: Vma) => Vma | null): MapleVmaIndex {
+    this.flush();
     const child = new MapleVmaIndex(this.counters, this.options);
     const ct = child.tree;
     ct.failAllocAfter(this.dupBudget);
@@ -181,6 +224,7 @@ export class MapleVmaIndex implements GapIndex {
   }
 
   findGap(length: number, low: number, high: number, topDown: boolean): number | undefined {
+    this.flush();
     if (!(length > 0) || high - low < length) return undefined;
     const r = topDown
       ? this.tree.emptyAreaRev(low, high - 1, length)
@@ -189,6 +233,7 @@ export class MapleVmaIndex implements GapIndex {
   }
 
   validate(): void {
+    this.flush();
     this.tree.validate();
     let n = 0;
     for (const [first, last, v] of this.tree.entries()) {
