@@ -7,9 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { Counters, type StrategyDescriptor } from '@vmalab/core';
-import { parseSnapshot, type SnapshotLine } from '@vmalab/mm';
+import { formatMaps, parseSnapshot, type SnapshotLine } from '@vmalab/mm';
 import {
-  formatLayout,
   type ReplayMode,
   type ReplayResult,
   replayFile,
@@ -249,7 +248,7 @@ export function registerReplay(program: Command, io: ReplayIo): Command {
             ? {
                 onCall: (c) => {
                   io.out(
-                    `# ${trace}:${c.line} pid ${c.pid}: ${c.text.trim()}\n${formatLayout(c.mm)}\n`,
+                    `# ${trace}:${c.line} pid ${c.pid}: ${c.text.trim()}\n${formatMaps(c.mm)}\n`,
                   );
                 },
               }

@@ -1,7 +1,6 @@
 export { compareLayouts, type LayoutDifference } from './compare.js';
 export type { Op } from './decode.js';
 export { Decoder, expectedResult } from './decode.js';
-export { formatLayout } from './format.js';
 export { IntervalMap } from './interval-map.js';
 export { isGzip, openLines, replayFile, replayLines, replayText, validateLines } from './io.js';
 export type {

@@ -10,9 +10,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { Counters, MappedFile, parseMapsLine, vmFlagsToSmaps } from '@vmalab/core';
-import { AddressSpace, loadMaps } from '@vmalab/mm';
+import { AddressSpace, formatMaps, loadMaps } from '@vmalab/mm';
 import { describe, expect, it } from 'vitest';
-import { formatLayout } from './format.js';
 import { replayText } from './io.js';
 import { mapleGap } from './test-util.js';
 
@@ -84,7 +83,7 @@ describe('kernel-oracle sequences under strace', () => {
       fileFor: (p) => files.get(p) ?? new MappedFile(p),
       onCall: ({ mm, line }) => {
         const want = (fx.steps[step++]?.maps ?? []).map(([l, f]) => norm(l, f));
-        const text = formatLayout(mm).trim().split('\n');
+        const text = formatMaps(mm).trim().split('\n');
         const got = [...mm.index]
           .map((v, i) => [v, text[i] as string] as const)
           .filter(([v]) => placement || (v.end > arenaStart && v.start < arenaEnd))

@@ -35,9 +35,8 @@ import {
   type UnmappedAreaFinder,
   type VmaIndex,
 } from '@vmalab/core';
-import { AddressSpace, type AddressSpaceOptions, type SnapshotLine } from '@vmalab/mm';
+import { AddressSpace, type AddressSpaceOptions, formatMaps, type SnapshotLine } from '@vmalab/mm';
 import { Decoder, expectedResult, type Op } from './decode.js';
-import { formatLayout } from './format.js';
 import { IntervalMap } from './interval-map.js';
 import { type CallEvent, NO_PID, TraceError, TraceParser, type UnfinishedEvent } from './parser.js';
 
@@ -272,7 +271,7 @@ export class Replayer {
     let maps = '';
     let count = 0;
     if (task) {
-      maps = formatLayout(task.mm.as);
+      maps = formatMaps(task.mm.as);
       count = task.mm.as.mapCount;
     } else if (this.captured) {
       maps = this.captured.maps;
@@ -432,7 +431,7 @@ export class Replayer {
     mm.users--;
     if (mm.users > 0) return;
     if (tgid === this.reportPid) {
-      this.captured = { maps: formatLayout(mm.as), count: mm.as.mapCount };
+      this.captured = { maps: formatMaps(mm.as), count: mm.as.mapCount };
     }
     mm.as.exit();
   }
