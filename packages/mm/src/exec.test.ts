@@ -2,6 +2,7 @@ import { Counters, type MappedFile, VM_GROWSDOWN } from '@vmalab/core';
 import { describe, expect, it } from 'vitest';
 import { checkImage, imageSpecToSnapshot, parseSnapshot } from './exec.js';
 import { formatMaps, SnapshotError } from './maps.js';
+import { PYTHON3_IMAGE } from './python3-image.js';
 import {
   ImageBuilder,
   type IndexKind,
@@ -12,6 +13,10 @@ import {
 } from './testing/images.js';
 
 describe('image specs', () => {
+  it('PYTHON3_IMAGE is data/python3.image.json as a module', () => {
+    expect(PYTHON3_IMAGE).toEqual(python3Spec());
+  });
+
   it('the shipped spec and the recorded snapshot are the same 42 VMAs', () => {
     const spec = python3Spec();
     const fromSpec = imageSpecToSnapshot(spec);

@@ -19,5 +19,6 @@ export {
   madviseLockMode,
   UIO_MAXIOV,
 } from './process-madvise.js';
+export { PYTHON3_IMAGE } from './python3-image.js';
 export type { FreePgtablesResult } from './teardown.js';
 export { freePgtables, pgtableGroups } from './teardown.js';

@@ -1,19 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { exec } from './exec.js';
-import { PYTHON3_IMAGE } from './python3-image.js';
 import { n, run, stepCalls, stepCost } from './test-util.js';
 
-const MM_DATA = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'mm', 'data');
-
 describe('exec', () => {
-  it('the embedded image is packages/mm/data/python3.image.json', () => {
-    const recorded = JSON.parse(readFileSync(join(MM_DATA, 'python3.image.json'), 'utf8'));
-    expect(PYTHON3_IMAGE).toEqual(recorded);
-  });
-
   it.each([
     // rmap, i_mmap round trips of one teardown, its histogram of VMAs per round trip
     ['unbatched', 32, [0, 32]],

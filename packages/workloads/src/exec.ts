@@ -14,9 +14,8 @@
  */
 
 import type { AddressSpace } from '@vmalab/mm';
-import { imageSpecToSnapshot, type SnapshotLine } from '@vmalab/mm';
+import { imageSpecToSnapshot, PYTHON3_IMAGE, type SnapshotLine } from '@vmalab/mm';
 import { checkSeed, type Resolved, resolveParams, str, WorkloadSyscallError } from './params.js';
-import { PYTHON3_IMAGE } from './python3-image.js';
 import type {
   MmFactory,
   Workload,

@@ -5,12 +5,12 @@ import { mmapChurn } from './mmap-churn.js';
 import { threadStacks } from './thread-stacks.js';
 import type { Workload } from './workload.js';
 
+export { PYTHON3_IMAGE } from '@vmalab/mm';
 export { EXEC_IMAGES, exec } from './exec.js';
 export { FORK_VMA_COUNTS, fork, forkFileVmas, forkVmaIsFile } from './fork.js';
 export { MADVISE_VECTORS, madvise } from './madvise.js';
 export { mmapChurn } from './mmap-churn.js';
 export { resolveParams, WorkloadSyscallError } from './params.js';
-export { PYTHON3_IMAGE } from './python3-image.js';
 export {
   MAX_THREAD_STACKS,
   THREAD_STACK_COUNTS,

@@ -1,12 +1,11 @@
 /**
- * The exec image of the `exec` workload: python3 -S, recorded on Linux 6.18
- * by packages/mm/data/record-image.mjs — a copy of
- * packages/mm/data/python3.image.json (mm does not export its data files; a
- * test checks the copy is identical). 42 VMAs: the binary, ld.so, libc, libm,
+ * A real exec image: python3 -S, recorded on Linux 6.18
+ * by data/record-image.mjs — data/python3.image.json as a module, so that
+ * packages can import it (a test checks the two are identical). 42 VMAs: the binary, ld.so, libc, libm,
  * libz and libexpat as 5 VMAs of one file each, LC_CTYPE and the gconv cache
  * as one each, anonymous memory, heap, stack, vvar/vdso.
  */
-import type { ImageSpec } from '@vmalab/mm';
+import type { ImageSpec } from './exec.js';
 
 export const PYTHON3_IMAGE: ImageSpec = {
   name: 'python3',
