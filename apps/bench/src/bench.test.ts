@@ -394,7 +394,7 @@ describe('vmalab list', () => {
     expect(r.out).toContain('\nworkloads:\n');
     expect(r.out).toMatch(/ {2}fork +\S/);
     expect(r.out).toMatch(/param vmas \(number, 1…65530\), default 1621: /);
-    expect(r.out).toMatch(/param mode \(enum: stacks \| leak\), default stacks: /);
+    expect(r.out).toMatch(/param mode \(enum: stacks \| leak \| leakme\), default stacks: /);
     expect(r.out.indexOf('workloads:')).toBeLessThan(r.out.indexOf('presets:'));
   });
 });

@@ -125,9 +125,11 @@ describe('vmalab reproduce', () => {
     expect(visits('linear', 1000) / visits('linear', 250)).toBeGreaterThan(2.5);
     expect(visits('free-area-cache', 1000) / visits('free-area-cache', 250)).toBeLessThan(1.6);
     expect(visits('gap', 1000) / visits('gap', 250)).toBeLessThan(1.6);
-    const leak = r.data.cells.filter((x) => x.params.mode === 'leak');
+    const leak = r.data.cells.filter((x) => x.params.mode === 'leakme');
     expect(leak).toHaveLength(3);
-    for (const c of leak) expect(c.inspected?.vmas).toBe(2 * 200);
+    // no cache / Molnar's cache / cache + cached_hole_size: the middle one fragments.
+    const [none, molnar, wander] = leak.map((c) => c.inspected?.holes ?? 0);
+    expect(molnar).toBeGreaterThan(2 * Math.max(none ?? 0, wander ?? 0));
     expect(r.tables.map((t) => t.title).join('\n')).toMatch(/Wander/);
   });
 

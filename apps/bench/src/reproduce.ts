@@ -619,8 +619,8 @@ async function freeAreaCacheExperiment(ctx: Ctx): Promise<ExperimentReport> {
       ['free_area_cache + cached_hole_size', '0.71 s', '7'],
     ],
   };
-  // Wander's allocate/free churn, on the workload's leak mode.
-  const live = ctx.quick ? 200 : 1000;
+  // Wander's leakme pattern, on the workload's leakme mode.
+  const live = 32;
   const churn = steps(ctx, 20_000, 2_000);
   const leakVariants = [
     variant('linux-2.6', 'no cache (linear)', { finder: [linear, {}] }),
@@ -643,21 +643,21 @@ async function freeAreaCacheExperiment(ctx: Ctx): Promise<ExperimentReport> {
   const leakCells: Cell[] = leakVariants.map((v) => ({
     key: `leak:${v.label}`,
     workload: 'thread-stacks',
-    params: { mode: 'leak', stacks: live, layout: 'bottom-up' },
+    params: { mode: 'leakme', stacks: live, layout: 'bottom-up' },
     variant: v,
     steps: churn,
     inspect: holes,
   }));
   const leak = runCells(leakCells, 1, ctx, 'free-area-cache leak');
   const leakTable: Table = {
-    title: `Allocate/free churn (thread-stacks leak mode: ${live} live stacks, ${churn} × {a random thread exits, a new one starts}); holes = free gaps between VMAs at the end`,
+    title: `leakme (thread-stacks leakme mode: ${churn} × {map 8–64 pages, map 1–4 pages, unmap the big one}, at most ${live} small blocks kept); holes = free gaps between VMAs at the end`,
     headers: [
       'finder',
       'published maps',
       'holes',
       'VMAs',
       'span (MiB)',
-      'live (MiB)',
+      'kept blocks',
       'visited/placement',
     ],
     rows: leakVariants.map((v, i) => {
@@ -668,7 +668,7 @@ async function freeAreaCacheExperiment(ctx: Ctx): Promise<ExperimentReport> {
         String(r.inspected.holes),
         String(r.inspected.vmas),
         String(Math.round(r.inspected.spanMiB ?? 0)),
-        String(live * 8),
+        String(live),
         fmt(c(r.counters, 'nodesVisited') / Math.max(1, c(r.counters, 'placements'))),
       ];
     }),
@@ -689,11 +689,11 @@ async function freeAreaCacheExperiment(ctx: Ctx): Promise<ExperimentReport> {
     title: 'free_area_cache and cached_hole_size: thread creation and fragmentation',
     source:
       'Ingo Molnar (2.5/2.6, free_area_cache) and Wolfgang Wander, "Avoiding mmap fragmentation" (2.6.13, 2005): test_str02 20 000 threads 0.7 s with the cache vs 30+ s without; leakme 96 / 11 / 7 maps (kernel-facts §3.4, §12.4).',
-    setup: `workload thread-stacks, layout bottom-up from TASK_UNMAPPED_BASE (the 32-bit experiments), seed ${ctx.seed}; mode 'stacks' with N ∈ {${counts.join(', ')}} on linux-2.6 (rbtree) with the linear or free-area-cache finder and on linux-3.8 (gap tree), ${repeats} run(s) (linear at ≥ 5000 stacks: 1), median; mode 'leak' as above, 1 run.`,
+    setup: `workload thread-stacks, layout bottom-up from TASK_UNMAPPED_BASE (the 32-bit experiments), seed ${ctx.seed}; mode 'stacks' with N ∈ {${counts.join(', ')}} on linux-2.6 (rbtree) with the linear or free-area-cache finder and on linux-3.8 (gap tree), ${repeats} run(s) (linear at ≥ 5000 stacks: 1), median; mode 'leakme' (Wander's big/small pattern, ${live} small blocks kept), 1 run.`,
     tables: [published, growth, leakTable],
     findings,
     leftOut:
-      "the 2005 hardware and 32-bit address space (3 GiB, where fragmentation ends a process: leakme 'died'), pthread_create itself (clone, TLS, the guard page's fault handling), the cache-miss cost of walking thousands of VMAs (the reason a linear walk was 40× slower there), and the different sizes of leakme's allocations. The kernel column (with --kernel) is today's 6.18 maple tree, top-down: flat, as the gap finder.",
+      "the 2005 hardware and 32-bit address space (3 GiB, where fragmentation ends a process: leakme 'died'), pthread_create itself (clone, TLS, the guard page's fault handling), the cache-miss cost of walking thousands of VMAs (the reason a linear walk was 40× slower there), and leakme's exact sizes and run length (not published; ours: 8–64 and 1–4 pages, seeded). The kernel column (with --kernel) is today's 6.18 maple tree, top-down: flat, as the gap finder.",
     data: {
       published: {
         testStr02: { linear: '30+ s', cache: 0.7, cacheHoleSize: 0.71 },
@@ -707,14 +707,11 @@ async function freeAreaCacheExperiment(ctx: Ctx): Promise<ExperimentReport> {
 
 function leakFinding(rs: CellResult[]): string {
   const h = rs.map((r) => r.inspected.holes ?? 0);
-  const same = h.every((x) => x === h[0]);
+  const m = rs.map((r) => r.inspected.vmas ?? 0);
   const cost = rs.map((r) =>
     fmt(c(r.counters, 'nodesVisited') / Math.max(1, c(r.counters, 'placements'))),
   );
-  const head = same
-    ? `All three finders end with ${h[0]} holes: the model does not reproduce Wander's fragmentation with this pattern.`
-    : `Holes at the end: ${h.join(' / ')} (no cache / cache / cache + cached_hole_size).`;
-  return `${head} The leak mode churns equal 8 MiB stacks, so every freed hole fits the next request exactly and an unmap moves the cache down to it; Wander's leakme mixed sizes, which is where holes left below the cache accumulate (96 maps). What differs here is the search cost: ${cost.join(' / ')} nodes visited per placement.`;
+  return `leakme ends with ${m.join(' / ')} VMAs and ${h.join(' / ')} holes (no cache / Molnar's cache / cache + cached_hole_size; published maps 11 / 96 / 7): without the hole size the cache skips the holes the big blocks leave below it, so the small blocks spread over fresh space; with it the search falls back to first fit. Search cost: ${cost.join(' / ')} nodes visited per placement.`;
 }
 
 /** Guzik's histogram of same-file run lengths while building the kernel (kernel-facts §6.4). */

@@ -1,4 +1,9 @@
-import { PAGE_SIZE, VM_NOHUGEPAGE } from '@vmalab/core';
+import { Counters, PAGE_SIZE, VM_NOHUGEPAGE, type Vma } from '@vmalab/core';
+import { strategy as fac } from '@vmalab/finder-free-area-cache';
+import { strategy as linear } from '@vmalab/finder-linear';
+import { strategy as list } from '@vmalab/index-list';
+import { AddressSpace } from '@vmalab/mm';
+import { strategy as unbatched } from '@vmalab/rmap-unbatched';
 import { describe, expect, it } from 'vitest';
 import { cell, finishCalls, n, run, stepCalls, stepCost } from './test-util.js';
 import { MAX_THREAD_STACKS, THREAD_STACK_SIZE, threadStacks } from './thread-stacks.js';
@@ -92,5 +97,50 @@ describe('thread-stacks, mode leak (allocate/free churn)', () => {
     expect(r.vmas).toHaveLength(2 * N);
     expect(finishCalls(r, 'munmap')).toBe(1);
     expect(r.finalLayout).toBe('');
+  });
+});
+
+describe('thread-stacks leakme (Wander, 2.6.13)', () => {
+  /** Holes between VMAs after `steps` leakme steps, bottom-up, with the given finder. */
+  const holes = (finder: 'cache' | 'no-hole-size' | 'linear', steps: number) => {
+    const w = threadStacks.create({ mode: 'leakme', stacks: 32, layout: 'bottom-up' }, 7);
+    const counters = new Counters();
+    const mm = w.setup(
+      (extra = {}) =>
+        new AddressSpace({
+          index: list.create({}, counters),
+          finder:
+            finder === 'linear'
+              ? linear.create({}, counters)
+              : fac.create({ cachedHoleSize: finder === 'cache' }, counters),
+          rmap: unbatched.create({}, counters),
+          counters,
+          ...extra,
+        }),
+    );
+    for (let i = 0; i < steps; i++) w.step(mm);
+    const vmas = mm.vmas();
+    let h = 0;
+    for (let i = 1; i < vmas.length; i++)
+      if ((vmas[i] as Vma).start > (vmas[i - 1] as Vma).end) h++;
+    w.finish?.(mm);
+    expect(mm.mapCount).toBe(0);
+    return { holes: h, maps: vmas.length };
+  };
+
+  it('fragments without cached_hole_size, as Wander measured; first fit with it', () => {
+    const withSize = holes('cache', 2000);
+    const without = holes('no-hole-size', 2000);
+    const firstFit = holes('linear', 2000);
+    expect(withSize.maps).toBeLessThanOrEqual(32);
+    // seed 7: 8 holes with the hole size, 28 without, 8 for first fit (Wander: 11 / 96 / 7 maps).
+    expect(without.holes).toBeGreaterThanOrEqual(3 * Math.max(1, withSize.holes));
+    expect(withSize.holes).toBeLessThanOrEqual(firstFit.holes + 2);
+  });
+
+  it('makes 2 mmaps and 1 munmap per step, plus one munmap once 32 small blocks are kept', () => {
+    const r = run(threadStacks, { mode: 'leakme', stacks: 32, layout: 'bottom-up' }, 3, 100);
+    expect(stepCalls(r, 'mmap')).toBe(200);
+    expect(stepCalls(r, 'munmap')).toBe(100 + (100 - 32));
   });
 });

@@ -62,10 +62,10 @@ const PARAMS: readonly WorkloadParam[] = [
   {
     name: 'mode',
     type: 'enum',
-    values: ['stacks', 'leak'],
+    values: ['stacks', 'leak', 'leakme'],
     default: 'stacks',
     description:
-      "'stacks': one new stack per step up to `stacks`, then start over (test_str02); 'leak': `stacks` live stacks, one random exit + one creation per step",
+      "'stacks': one new stack per step up to `stacks`, then start over (test_str02); 'leak': `stacks` live stacks, one random exit + one creation per step; 'leakme': Wander's pattern — map a big block (8–64 pages) and a small one (1–4), unmap the big one, keep at most `stacks` small ones (run it with stacks=32 and layout=bottom-up, as he did)",
   },
   {
     name: 'stacks',
@@ -73,7 +73,7 @@ const PARAMS: readonly WorkloadParam[] = [
     default: 1000,
     min: 1,
     max: MAX_THREAD_STACKS,
-    description: "'stacks': stacks per cycle; 'leak': live stacks",
+    description: "'stacks': stacks per cycle; 'leak': live stacks; 'leakme': live small blocks",
   },
   {
     name: 'layout',
@@ -90,6 +90,9 @@ class ThreadStacks implements WorkloadInstance {
   readonly opsPerStep: number;
   readonly mmOptions: Partial<AddressSpaceOptions>;
   private readonly leak: boolean;
+  private readonly leakme: boolean;
+  /** leakme: the live small blocks' lengths (addresses in `addrs`). */
+  private readonly lens: Float64Array;
   private readonly max: number;
   /** Live stacks' addresses; `live` of them are in use. */
   private readonly addrs: Float64Array;
@@ -101,8 +104,10 @@ class ThreadStacks implements WorkloadInstance {
     private readonly seed: number,
   ) {
     this.leak = str(params, 'mode') === 'leak';
+    this.leakme = str(params, 'mode') === 'leakme';
     this.max = num(params, 'stacks');
-    this.opsPerStep = this.leak ? 3 : 2;
+    this.opsPerStep = this.leak || this.leakme ? 3 : 2;
+    this.lens = new Float64Array(this.leakme ? this.max : 0);
     this.mmOptions = { thp: false, topDown: str(params, 'layout') === 'top-down' };
     this.addrs = new Float64Array(this.max);
     this.prng = new Prng(seed);
@@ -153,7 +158,37 @@ class ThreadStacks implements WorkloadInstance {
     return mm;
   }
 
+  /** mmap(NULL, len, RW, MAP_PRIVATE|MAP_ANONYMOUS). */
+  private anon(mm: AddressSpace, len: number): number {
+    const a = mm.mmap(0, len, PROT, MAP_PRIVATE | MAP_ANONYMOUS);
+    if (a < 0)
+      throw new WorkloadSyscallError(
+        NAME,
+        callText('mmap', 0, len, PROT, MAP_PRIVATE | MAP_ANONYMOUS),
+        a,
+      );
+    return a;
+  }
+
   step(mm: AddressSpace): void {
+    if (this.leakme) {
+      const bigLen = this.prng.range(8, 64) * PAGE_SIZE;
+      const big = this.anon(mm, bigLen);
+      const smallLen = this.prng.range(1, 4) * PAGE_SIZE;
+      const small = this.anon(mm, smallLen);
+      this.unmap(mm, big, bigLen);
+      if (this.live === this.max) {
+        // Too many kept: one random small block goes.
+        const k = this.prng.int(this.max);
+        this.unmap(mm, this.addrs[k] as number, this.lens[k] as number);
+        this.addrs[k] = small;
+        this.lens[k] = smallLen;
+      } else {
+        this.addrs[this.live] = small;
+        this.lens[this.live++] = smallLen;
+      }
+      return;
+    }
     if (this.leak) {
       const k = this.prng.int(this.max);
       this.unmap(mm, this.addrs[k] as number, THREAD_STACK_SIZE);
@@ -166,6 +201,12 @@ class ThreadStacks implements WorkloadInstance {
 
   /** Every live stack is unmapped: the address space is empty afterwards. */
   finish(mm: AddressSpace): void {
+    if (this.leakme) {
+      for (let i = 0; i < this.live; i++)
+        this.unmap(mm, this.addrs[i] as number, this.lens[i] as number);
+      this.live = 0;
+      return;
+    }
     this.unmapAll(mm);
   }
 }
