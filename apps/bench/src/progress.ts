@@ -2,9 +2,10 @@
  * Progress of a bench run on stderr (stdout stays clean for --json/--csv):
  * a bar with ETA on a terminal; otherwise one line per finished cell.
  */
+
+import { formatNs } from '@vmalab/core/stats';
 import { SingleBar } from 'cli-progress';
 import type { RunEvent } from './runner.js';
-import { formatNs } from './stats.js';
 
 export function progressReporter(
   stream: NodeJS.WriteStream = process.stderr,

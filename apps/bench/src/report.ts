@@ -10,10 +10,10 @@ import { execFileSync } from 'node:child_process';
 import { arch, cpus, platform, release } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { formatCount, formatDelta, formatNs, geomean } from '@vmalab/core/stats';
 import Table from 'cli-table3';
 import type { OptionValue, StrategyChoice } from './matrix.js';
 import type { CellResult, RunResult } from './runner.js';
-import { formatCount, formatDelta, formatNs, geomean } from './stats.js';
 
 export const SCHEMA = 'vmalab-bench/1';
 

@@ -12,6 +12,7 @@
  * of them; counters come from the timed steps and are exact.
  */
 import { Counters, type CountersSnapshot } from '@vmalab/core';
+import { formatCount, formatNs, formatPercent, median, sig3 } from '@vmalab/core/stats';
 import { strategy as freeAreaCache } from '@vmalab/finder-free-area-cache';
 import { strategy as linear } from '@vmalab/finder-linear';
 import { AddressSpace, type AddressSpaceOptions } from '@vmalab/mm';
@@ -24,7 +25,6 @@ import {
 import type { Command } from 'commander';
 import { type KernelBaseline, kernelBaseline, kernelUnavailable } from './kernel.js';
 import { findPreset, instantiate, type Preset, UsageError } from './presets.js';
-import { formatCount, formatNs, formatPercent, median, sig3 } from './stats.js';
 
 export const EXPERIMENTS = [
   'mmap-churn',

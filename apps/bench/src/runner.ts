@@ -31,12 +31,12 @@
  * `placement: 'linux-6.18'` (or names another class).
  */
 import { Counters, type CountersSnapshot, isGapIndex, type VmaIndex } from '@vmalab/core';
+import { bootstrapCI, compareSamples, type Delta, type Estimate, median } from '@vmalab/core/stats';
 import { AddressSpace, type AddressSpaceOptions, formatMaps } from '@vmalab/mm';
 import type { MmFactory, WorkloadInstance } from '@vmalab/workloads';
 import { Bench, hrtimeNow } from 'tinybench';
 import type { Cell, Matrix, StrategySet, WorkloadCase } from './matrix.js';
 import { canonical } from './matrix.js';
-import { bootstrapCI, compareSamples, type Delta, type Estimate, median } from './stats.js';
 
 export const KERNEL_EXACT = 'linux-6.18';
 

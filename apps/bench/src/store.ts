@@ -12,6 +12,14 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import {
+  compareSamples,
+  type Delta,
+  formatDelta,
+  formatNs,
+  formatPercent,
+  geomean,
+} from '@vmalab/core/stats';
 import { UsageError } from './presets.js';
 import {
   type CellJson,
@@ -21,14 +29,6 @@ import {
   renderTable,
   SCHEMA,
 } from './report.js';
-import {
-  compareSamples,
-  type Delta,
-  formatDelta,
-  formatNs,
-  formatPercent,
-  geomean,
-} from './stats.js';
 
 export const RUNS_DIR = join('.vmalab', 'runs');
 

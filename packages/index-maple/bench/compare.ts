@@ -68,6 +68,7 @@ import os from 'node:os';
 import v8 from 'node:v8';
 import { OrderedMap } from '@js-sdsl/ordered-map';
 import { Counters, Prng, VM_READ, VM_WRITE, Vma } from '@vmalab/core';
+import { bootstrapCI, median } from '@vmalab/core/stats';
 import SortedBTree from 'sorted-btree';
 import { KERNEL_NODE_BYTES, MapleTree, MapleVmaIndex } from '../src/index.js';
 
@@ -401,34 +402,16 @@ function checkEqual(w: Workload, measure: boolean): MemoryRow[] {
 // ---------------------------------------------------------------------------
 // Statistics
 
-function median(xs: readonly number[]): number {
-  const s = xs.slice().sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
-
 interface Ratio {
   median: number;
   lo: number;
   hi: number;
 }
 
-/** Median of `xs` and its percentile-bootstrap 95 % interval (fixed seed). */
+/** Median of `xs` and its percentile-bootstrap 95 % interval (core's stats, fixed seed). */
 function bootstrap(xs: readonly number[]): Ratio {
-  const rng = new Prng(0x5eed);
-  const B = 10_000;
-  const meds = new Float64Array(B);
-  const sample: number[] = new Array(xs.length).fill(0);
-  for (let b = 0; b < B; b++) {
-    for (let i = 0; i < xs.length; i++) sample[i] = xs[rng.int(xs.length)] as number;
-    meds[b] = median(sample);
-  }
-  meds.sort();
-  return {
-    median: median(xs),
-    lo: meds[Math.floor(0.025 * (B - 1))] as number,
-    hi: meds[Math.ceil(0.975 * (B - 1))] as number,
-  };
+  const e = bootstrapCI(xs, median, { seed: 0x5eed });
+  return { median: e.value, lo: e.lo, hi: e.hi };
 }
 
 type Verdict = 'met' | 'not met' | 'tie';

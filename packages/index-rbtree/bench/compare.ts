@@ -45,6 +45,7 @@
  */
 import { OrderedMap } from '@js-sdsl/ordered-map';
 import { Counters, Prng, VM_READ, VM_WRITE, Vma } from '@vmalab/core';
+import { bootstrapCI, median } from '@vmalab/core/stats';
 import bintrees from 'bintrees';
 import SortedBTree from 'sorted-btree';
 import { GapRbTreeIndex, RbTreeIndex } from '../src/index.js';
@@ -420,28 +421,10 @@ function timeTask(impl: Impl, op: Op, w: Workload, n: number): number {
   return (median(times) * 1e6) / per;
 }
 
-function median(xs: readonly number[]): number {
-  const s = xs.slice().sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
-
-/** Median of `xs` and its percentile-bootstrap 95 % interval (fixed seed). */
+/** Median of `xs` and its percentile-bootstrap 95 % interval (core's stats, fixed seed). */
 function bootstrap(xs: readonly number[]): { median: number; lo: number; hi: number } {
-  const rng = new Prng(0x5eed);
-  const B = 10_000;
-  const meds = new Float64Array(B);
-  const sample: number[] = new Array(xs.length).fill(0);
-  for (let b = 0; b < B; b++) {
-    for (let i = 0; i < xs.length; i++) sample[i] = xs[rng.int(xs.length)] as number;
-    meds[b] = median(sample);
-  }
-  meds.sort();
-  return {
-    median: median(xs),
-    lo: meds[Math.floor(0.025 * (B - 1))] as number,
-    hi: meds[Math.ceil(0.975 * (B - 1))] as number,
-  };
+  const e = bootstrapCI(xs, median, { seed: 0x5eed });
+  return { median: e.value, lo: e.lo, hi: e.hi };
 }
 
 /** rounds[size][op][impl] = that round's median ns per operation. */

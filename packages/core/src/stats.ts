@@ -1,5 +1,6 @@
 /**
- * Statistics for `vmalab bench` and `vmalab compare`: medians, seeded
+ * Statistics for benchmarks (`vmalab bench`, `vmalab compare`, the packages'
+ * micro-benchmarks): medians, seeded
  * bootstrap confidence intervals, the ratio of two medians, the Mann–Whitney
  * U test, geometric means and benchstat-style formatting.
  *
@@ -7,7 +8,7 @@
  * and seed give the same interval on every machine (a report can be
  * regenerated bit for bit from its raw samples).
  */
-import { Prng } from '@vmalab/core';
+import { Prng } from './prng.js';
 
 /** Quantile `q` ∈ [0, 1] of sorted values, linear interpolation between ranks (R type 7). */
 export function quantileSorted(sorted: readonly number[], q: number): number {

@@ -1,5 +1,5 @@
-import { Prng } from '@vmalab/core';
 import { describe, expect, it } from 'vitest';
+import { Prng } from './prng.js';
 import {
   bootstrapCI,
   compareSamples,
