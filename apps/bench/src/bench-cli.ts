@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { replayWorkload, TraceError } from '@vmalab/trace';
 import * as workloads from '@vmalab/workloads';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { type KernelBaseline, kernelBaseline, kernelUnavailable } from './kernel.js';
+import { kernelBaseline, kernelUnavailable } from './kernel.js';
 import {
   expandMatrix,
   type MatrixSpec,
@@ -19,7 +19,13 @@ import {
 } from './matrix.js';
 import { UsageError } from './presets.js';
 import { progressReporter } from './progress.js';
-import { formatCsv, formatMarkdown, formatTable, toJson } from './report.js';
+import {
+  formatCsv,
+  formatKernelComparison,
+  formatMarkdown,
+  formatTable,
+  toJson,
+} from './report.js';
 import { type RunOptions, runMatrix } from './runner.js';
 import {
   compareRuns,
@@ -358,39 +364,4 @@ export function registerCompare(program: Command, ctx: CliContext): Command {
       }
       ctx.out(formatComparison(c, a, b, o.md ? 'md' : 'table'));
     });
-}
-
-/**
- * `--kernel`: for each workload case, the real kernel's time per step beside
- * each strategy set's simulated time per step, and how many times the
- * kernel's rate the simulation runs.
- */
-export function formatKernelComparison(doc: ReturnType<typeof toJson>): string {
-  const lines: string[] = [
-    '',
-    'simulated vs real kernel (time per step; rate = kernel time / simulated time)',
-  ];
-  const fmt = (ns: number) =>
-    ns >= 1e6
-      ? `${(ns / 1e6).toFixed(2)} ms`
-      : ns >= 1e3
-        ? `${(ns / 1e3).toFixed(2)} µs`
-        : `${ns.toFixed(0)} ns`;
-  for (const g of doc.groups ?? []) {
-    const k = g.kernel as KernelBaseline | { skipped: string };
-    if ('skipped' in k) {
-      lines.push(`${g.case}: ${k.skipped}`);
-      continue;
-    }
-    lines.push(
-      `${g.case}: kernel ${k.kernel} (${k.program}, ${k.iterations} ${k.unit}s): ${fmt(k.nsPerStep)} per ${k.unit}`,
-    );
-    for (const c of doc.cells.filter((x) => x.case === g.case)) {
-      const sim = c.timing.median * c.opsPerStep;
-      lines.push(
-        `  ${c.strategies.label.padEnd(12)} ${fmt(sim).padStart(10)} per ${c.unit}   ${(k.nsPerStep / sim).toFixed(2)}× the kernel's rate`,
-      );
-    }
-  }
-  return `${lines.join('\n')}\n`;
 }

@@ -12,6 +12,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatCount, formatDelta, formatNs, geomean } from '@vmalab/core/stats';
 import Table from 'cli-table3';
+import type { KernelBaseline } from './kernel.js';
 import type { OptionValue, StrategyChoice } from './matrix.js';
 import type { CellResult, RunResult } from './runner.js';
 
@@ -416,4 +417,33 @@ export function formatCsv(doc: RunJson): string {
     ];
   });
   return `${[head, ...rows].map((r) => r.map(csvField).join(',')).join('\n')}\n`;
+}
+
+/**
+ * `--kernel`: for each workload case, the real kernel's time per step beside
+ * each strategy set's simulated time per step, and how many times the
+ * kernel's rate the simulation runs.
+ */
+export function formatKernelComparison(doc: RunJson): string {
+  const lines: string[] = [
+    '',
+    'simulated vs real kernel (time per step; rate = kernel time / simulated time)',
+  ];
+  for (const g of doc.groups ?? []) {
+    const k = g.kernel as KernelBaseline | { skipped: string };
+    if ('skipped' in k) {
+      lines.push(`${g.case}: ${k.skipped}`);
+      continue;
+    }
+    lines.push(
+      `${g.case}: kernel ${k.kernel} (${k.program}, ${k.iterations} ${k.unit}s): ${formatNs(k.nsPerStep)} per ${k.unit}`,
+    );
+    for (const c of doc.cells.filter((x) => x.case === g.case)) {
+      const sim = c.timing.median * c.opsPerStep;
+      lines.push(
+        `  ${c.strategies.label.padEnd(12)} ${formatNs(sim).padStart(10)} per ${c.unit}   ${(k.nsPerStep / sim).toFixed(2)}× the kernel's rate`,
+      );
+    }
+  }
+  return `${lines.join('\n')}\n`;
 }
