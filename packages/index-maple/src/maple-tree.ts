@@ -197,6 +197,13 @@ export class MapleTree<T = unknown> {
   readonly stats = new MapleStats();
   /** Bumped by every write; cursors re-walk when it changed. */
   seq = 0;
+  /**
+   * The walk state (the kernel's active ma_state): `lp` is a valid path to a
+   * leaf while `pathSeq === seq`. A read or write whose index lies inside
+   * that leaf starts there instead of at the root, as mas_find/mas_prev and
+   * vma_iter_store (__mas_set_range on an active state) do.
+   */
+  private pathSeq = -1;
 
   private readonly internalType: NodeType;
   private readonly lp = new Path();
@@ -311,32 +318,19 @@ export class MapleTree<T = unknown> {
       }
       return undefined;
     }
-    let visited = 0;
+    const lp = this.lp;
+    const d = this._height - 1;
     let scanned = 0;
     let from = index;
     let found: unknown;
-    const leafDepth = this._height - 1;
     for (;;) {
-      let n = root;
-      let nmin = 0;
-      let nmax = MAPLE_MAX;
-      for (let d = 0; d < leafDepth; d++) {
-        const e = n.end;
-        const piv = n.pivot;
-        let i = 0;
-        while (i < e && (piv[i] as number) < from) i++;
-        scanned += i + 1;
-        if (i > 0) nmin = (piv[i - 1] as number) + 1;
-        if (i < e) nmax = piv[i] as number;
-        n = n.slot[i] as MapleNode;
-      }
-      visited += leafDepth + 1;
+      this.walkTo(from);
+      const n = lp.node[d] as MapleNode;
+      const nmax = lp.max[d] as number;
       const e = n.end;
-      let i = 0;
-      while (i < e && (n.pivot[i] as number) < from) i++;
-      scanned += i + 1;
       const piv = n.pivot;
-      let lo = i === 0 ? nmin : (piv[i - 1] as number) + 1;
+      let i = lp.slot;
+      let lo = i === 0 ? (lp.min[d] as number) : (piv[i - 1] as number) + 1;
       for (; i <= e && lo <= max; i++) {
         const hi = i < e ? (piv[i] as number) : nmax;
         const s = n.slot[i];
@@ -352,9 +346,7 @@ export class MapleTree<T = unknown> {
       scanned += e + 1;
       from = nmax + 1;
     }
-    const c = this.counters;
-    c.nodesVisited += visited;
-    c.slotsScanned += scanned;
+    this.counters.slotsScanned += scanned;
     return found as T | undefined;
   }
 
@@ -372,28 +364,17 @@ export class MapleTree<T = unknown> {
       }
       return undefined;
     }
-    const c = this.counters;
+    const lp = this.lp;
+    const d = this._height - 1;
     let from = index;
     for (;;) {
-      let n = root;
-      let nmin = 0;
-      let nmax = MAPLE_MAX;
-      let i = 0;
-      for (;;) {
-        c.nodesVisited++;
-        const e = n.end;
-        const piv = n.pivot;
-        i = 0;
-        while (i < e && (piv[i] as number) < from) i++;
-        c.slotsScanned += i + 1;
-        if (n.type === LEAF) break;
-        if (i > 0) nmin = (piv[i - 1] as number) + 1;
-        if (i < e) nmax = piv[i] as number;
-        n = n.slot[i] as MapleNode;
-      }
+      this.walkTo(from);
+      const n = lp.node[d] as MapleNode;
+      const nmin = lp.min[d] as number;
       const e = n.end;
       const piv = n.pivot;
-      let hi = i < e ? (piv[i] as number) : nmax;
+      let i = lp.slot;
+      let hi = i < e ? (piv[i] as number) : (lp.max[d] as number);
       for (; i >= 0; i--) {
         if (hi < min) return undefined;
         const lo = i === 0 ? nmin : (piv[i - 1] as number) + 1;
@@ -562,6 +543,7 @@ export class MapleTree<T = unknown> {
 
   /** Walks from the root to `depth`, recording the path. */
   private descend(p: Path, index: number, depth: number): void {
+    if (p === this.lp) this.pathSeq = -1;
     const c = this.counters;
     let n = this.root as MapleNode;
     let min = 0;
@@ -591,6 +573,34 @@ export class MapleTree<T = unknown> {
     }
   }
 
+  /**
+   * Points `lp` at the leaf holding `index` and its slot: from the walk
+   * state when `index` lies in its leaf (one node visited), else from the
+   * root.
+   */
+  private walkTo(index: number): void {
+    const lp = this.lp;
+    const d = this._height - 1;
+    if (
+      this.pathSeq === this.seq &&
+      index >= (lp.min[d] as number) &&
+      index <= (lp.max[d] as number)
+    ) {
+      const n = lp.node[d] as MapleNode;
+      const e = n.end;
+      const piv = n.pivot;
+      let i = 0;
+      while (i < e && (piv[i] as number) < index) i++;
+      const c = this.counters;
+      c.nodesVisited++;
+      c.slotsScanned += i + 1;
+      lp.slot = i;
+      return;
+    }
+    this.descend(lp, index, d);
+    this.pathSeq = this.seq;
+  }
+
   /** A store; `exclusive` (mas_insert): −EEXIST if any of [first, last] is occupied. */
   private write(first: number, last: number, entry: unknown, exclusive = false): number {
     if (!(this.root instanceof MapleNode)) {
@@ -600,7 +610,7 @@ export class MapleTree<T = unknown> {
     const h = this._height;
     const leafDepth = h - 1;
     const lp = this.lp;
-    this.descend(lp, first, leafDepth);
+    this.walkTo(first);
     const leaf = lp.node[leafDepth] as MapleNode;
     const lmin = lp.min[leafDepth] as number;
     const lmax = lp.max[leafDepth] as number;
@@ -654,7 +664,7 @@ export class MapleTree<T = unknown> {
       if (this.isAlloc && (old === null) !== (entry === null)) {
         this.propagateGap(lp, leafDepth, this.leafGap(leaf, lmin, lmax));
       }
-      return this.end();
+      return this.keepPath(this.end());
     }
     if (first === 0 && last === MAPLE_MAX) {
       if (!this.begin(ST_NEW_ROOT, h, leafDepth, true)) return -ENOMEM;
@@ -686,7 +696,9 @@ export class MapleTree<T = unknown> {
       this.freeNode(leaf);
       this.rp.copyFrom(lp, leafDepth);
       this.rebuild(leafDepth, LEAF, type === ST_SPLIT);
-    } else if (type === ST_NODE && this.rcu) {
+      return this.end();
+    }
+    if (type === ST_NODE && this.rcu) {
       // A replacement node, swapped in for readers.
       const n = this.alloc(LEAF);
       this.writeLeaf(n, leaf, off, offEnd, first, last, rMin, endPiv, entry, lmax);
@@ -697,7 +709,13 @@ export class MapleTree<T = unknown> {
       this.writeLeaf(leaf, leaf, off, offEnd, first, last, rMin, endPiv, entry, lmax);
       if (this.isAlloc) this.propagateGap(lp, leafDepth, this.leafGap(leaf, lmin, lmax));
     }
-    return this.end();
+    // The leaf changed in place or was replaced in lp: the walk state holds.
+    return this.keepPath(this.end());
+  }
+
+  private keepPath(r: number): number {
+    this.pathSeq = this.seq;
+    return r;
   }
 
   /**

@@ -478,10 +478,11 @@ export class AddressSpace implements MmView, PlacementContext, VmaContext {
     start: number,
     end: number,
   ): { detached: Vma[]; prev: Vma | undefined; next: Vma | undefined } | number {
-    let vma = this.intersecting(start, end);
-    if (!vma) {
-      const next = this.index.find(start);
-      return { detached: [], prev: next ? this.index.prev(next) : this.index.last(), next };
+    // vma_find(vmi, end): the first VMA ending above start; if it starts at
+    // or after end nothing overlaps and it is the range's next neighbour.
+    let vma = this.index.find(start);
+    if (!vma || vma.start >= end) {
+      return { detached: [], prev: vma ? this.index.prev(vma) : this.index.last(), next: vma };
     }
     if (start > vma.start) {
       if (end < vma.end && this.mapCount >= this.maxMapCount) return -ENOMEM;
