@@ -124,6 +124,7 @@ describe('MapleVmaIndex', () => {
       // mprotect-like: replace one VMA by an equal one (exact_fit, no nodes).
       const v = vmas[1500] as Vma;
       index.remove(v);
+      expect(index.find(v.start)).not.toBe(v); // makes the removal's NULL store
       index.insert(v);
       return { h, requested: s.nodesRequested - before, overruns: s.overruns, s };
     };
@@ -164,6 +165,36 @@ describe('MapleVmaIndex', () => {
     expect(index.next(v)).toBe(vmas[11]);
     index.validate();
     expect([...index].length).toBe(50);
+  });
+
+  it('a merge on both sides is one tree store: the removed next VMA is overwritten by the expansion', () => {
+    const { index, vmas } = build(200);
+    const prev = vmas[100] as Vma;
+    const next = vmas[101] as Vma;
+    expect(next.start - prev.end).toBe(P); // the one-page hole a new mapping fills
+    const stores = () => index.tree.stats.stores.reduce((a, b) => a + b, 0);
+    const before = stores();
+    index.remove(next);
+    index.resize(prev, prev.start, next.end);
+    expect(stores() - before).toBe(1);
+    index.validate();
+    expect(index.find(next.start)).toBe(prev);
+    expect(index.next(prev)).toBe(vmas[102]);
+    expect(index.count).toBe(199);
+  });
+
+  it('a removal alone is visible to every read, and an expansion into other VMAs still fails', () => {
+    const { index, vmas } = build(50);
+    const v = vmas[10] as Vma;
+    index.remove(v);
+    expect(index.find(v.start)).toBe(vmas[11]);
+    index.validate();
+    const a = vmas[20] as Vma;
+    index.remove(vmas[21] as Vma);
+    // Growing over the removed VMA and on into vmas[22]: not free.
+    expect(() => index.resize(a, a.start, (vmas[22] as Vma).start + P)).toThrow('not free');
+    index.validate();
+    expect([...index].length).toBe(48);
   });
 
   it('is created by the strategy descriptor with its options', () => {

@@ -64,19 +64,25 @@ export class MapleVmaIndex implements GapIndex {
   }
 
   /**
-   * A shrink's NULL store is deferred: split (__split_vma) shrinks a VMA and
-   * then inserts the new one over exactly the part it gave up, which Linux
-   * does as ONE store (the old entry still covers that part until the new
-   * one overwrites it). Every other operation first makes the NULL store.
+   * Two NULL stores are deferred, because Linux never makes them:
+   * - a shrink's: split (__split_vma) shrinks a VMA and then inserts the new
+   *   one over exactly the part it gave up, ONE store (the old entry still
+   *   covers that part until the new one overwrites it);
+   * - a removal's (`pendRemoved`): a merge on both sides removes the next
+   *   VMA and expands the previous one over it, and vma_expand's one store
+   *   of the grown range overwrites the removed VMA.
+   * Every other operation first makes the NULL store.
    */
   private pendFirst = -1;
   private pendLast = -1;
+  private pendRemoved = false;
 
   private flush(): void {
     if (this.pendFirst < 0) return;
     const f = this.pendFirst;
     const l = this.pendLast;
     this.pendFirst = this.pendLast = -1;
+    this.pendRemoved = false;
     const r = this.tree.store(f, l, null);
     if (r < 0) throw new Error(`maple: clearing [${f}, ${l}]: error ${r}`);
   }
@@ -112,6 +118,7 @@ export class MapleVmaIndex implements GapIndex {
     if (this.pendFirst === vma.start && this.pendLast === vma.end - 1) {
       // The second half of a split: one store over the shrunk VMA's old part.
       this.pendFirst = this.pendLast = -1;
+      this.pendRemoved = false;
       this.must(this.tree.store(vma.start, vma.end - 1, vma), 'insert', vma);
       vma.node = this;
       this._count++;
@@ -128,7 +135,11 @@ export class MapleVmaIndex implements GapIndex {
   remove(vma: Vma): void {
     this.own(vma, 'remove');
     this.flush();
-    this.must(this.tree.store(vma.start, vma.end - 1, null), 'remove', vma);
+    // Deferred (see pendRemoved): the next operation stores the NULL, or a
+    // neighbour's expansion overwrites the range.
+    this.pendFirst = vma.start;
+    this.pendLast = vma.end - 1;
+    this.pendRemoved = true;
     vma.node = null;
     this._count--;
   }
@@ -140,15 +151,19 @@ export class MapleVmaIndex implements GapIndex {
   resize(vma: Vma, start: number, end: number): void {
     checkRange('resize', start, end);
     this.own(vma, 'resize');
-    this.flush();
     const t = this.tree;
     const grows = start < vma.start || end > vma.end;
+    // A removed VMA inside the grown part is overwritten by the grow's store.
+    const absorbs = grows && this.pendRemoved && this.pendFirst >= start && this.pendLast < end;
+    if (!absorbs) this.flush();
     if (grows) {
       const clash =
-        (start < vma.start && t.find(start, Math.min(vma.start, end) - 1) !== undefined) ||
-        (end > vma.end && t.find(Math.max(vma.end, start), end - 1) !== undefined);
+        (start < vma.start && this.occupied(start, Math.min(vma.start, end) - 1)) ||
+        (end > vma.end && this.occupied(Math.max(vma.end, start), end - 1));
       if (clash) throw new Error(`maple: resize ${vma} to [${start}, ${end}): space is not free`);
     }
+    if (absorbs) this.pendFirst = this.pendLast = -1;
+    this.pendRemoved = false;
     const headGone = start > vma.start;
     const tailGone = end < vma.end;
     if (!grows && headGone !== tailGone) {
@@ -247,6 +262,14 @@ export class MapleVmaIndex implements GapIndex {
   }
 
   /** The index marks its VMAs (vma.node), so ownership is checked without a walk. */
+  /** Is an entry stored in [first, last] — the removed VMA pending its NULL store aside? */
+  private occupied(first: number, last: number): boolean {
+    const t = this.tree;
+    if (t.find(first, last) === undefined) return false;
+    if (!this.pendRemoved || t.foundFirst !== this.pendFirst) return true;
+    return this.pendLast < last && t.find(this.pendLast + 1, last) !== undefined;
+  }
+
   private own(vma: Vma, op: string): void {
     if (vma.node !== this) throw new Error(`maple: ${op}: ${vma} is not in this index`);
   }
