@@ -213,6 +213,12 @@ export class MapleTree<T = unknown> {
   private bigB = new Big();
   /** Nodes freed during the current write, recycled when it ends (RCU-style). */
   private readonly graveyard: MapleNode[] = [];
+  private graves = 0;
+  /** searchRev's stack (one frame per level). */
+  private readonly sNode: MapleNode[] = [];
+  private readonly sOff = new Int32Array(64);
+  private readonly sMin = new Float64Array(64);
+  private readonly sHi = new Float64Array(64);
   /** Nodes the slab will still hand out before failing (fault injection). */
   private allocBudget = Number.POSITIVE_INFINITY;
   /** MA_STATE_BULK: between bulkBegin() and bulkEnd(). */
@@ -1381,7 +1387,7 @@ export class MapleTree<T = unknown> {
   private freeNode(n: MapleNode): void {
     if (n.dead) return;
     n.dead = true;
-    this.graveyard.push(n);
+    this.graveyard[this.graves++] = n;
     this.stats.nodesFreed++;
     this.counters.nodesFreed++;
   }
@@ -1394,9 +1400,9 @@ export class MapleTree<T = unknown> {
 
   private releaseGraveyard(): void {
     const g = this.graveyard;
-    if (g.length === 0) return;
-    for (let i = 0; i < g.length; i++) recycleNode(g[i] as MapleNode);
-    g.length = 0;
+    const k = this.graves;
+    for (let i = 0; i < k; i++) recycleNode(g[i] as MapleNode);
+    this.graves = 0;
   }
 
   // -------------------------------------------------------------------------
@@ -1428,7 +1434,7 @@ export class MapleTree<T = unknown> {
       const lo = min === 0 ? 1 : min;
       return lo > max || max - lo < size - 1 ? -EBUSY : max - size + 1;
     }
-    const r = this.searchRev(root, 0, MAPLE_MAX, min, max, size);
+    const r = this.searchRev(root, min, max, size);
     return r < 0 ? -EBUSY : r;
   }
 
@@ -1468,40 +1474,67 @@ export class MapleTree<T = unknown> {
     return -1;
   }
 
-  private searchRev(
-    n: MapleNode,
-    nmin: number,
-    nmax: number,
-    min: number,
-    max: number,
-    size: number,
-  ): number {
+  /**
+   * The top-down gap walk, iterative: a stack of (node, next slot, node min,
+   * next slot's upper bound) per level, so no call passes an address.
+   */
+  private searchRev(root: MapleNode, min: number, max: number, size: number): number {
     const c = this.counters;
+    const st = this.sNode;
+    const so = this.sOff;
+    const sm = this.sMin;
+    const sh = this.sHi;
+    let d = 0;
+    let n = root;
+    let nmin = 0;
+    let hi = MAPLE_MAX;
+    let i = n.end;
     c.nodesVisited++;
-    const e = n.end;
-    const piv = n.pivot;
-    const leaf = n.type === LEAF;
-    const g = n.gap;
-    let hi = nmax;
-    for (let i = e; i >= 0; i--) {
-      if (hi < min) return -1;
-      const lo = i === 0 ? nmin : (piv[i - 1] as number) + 1;
-      c.slotsScanned++;
-      if (lo <= max) {
-        if (leaf) {
-          if (n.slot[i] === null) {
-            const s = lo > min ? lo : min;
-            const t = hi < max ? hi : max;
-            if (t - s + 1 >= size) return t - size + 1;
+    for (;;) {
+      const piv = n.pivot;
+      const g = n.gap;
+      let down = false;
+      if (n.type === LEAF) {
+        for (; i >= 0; i--) {
+          if (hi < min) return -1;
+          const lo = i === 0 ? nmin : (piv[i - 1] as number) + 1;
+          c.slotsScanned++;
+          if (lo <= max && n.slot[i] === null) {
+            const a = lo > min ? lo : min;
+            const b = hi < max ? hi : max;
+            if (b - a + 1 >= size) return b - size + 1;
           }
-        } else if (g === null || (g[i] as number) >= size) {
-          const r = this.searchRev(n.slot[i] as MapleNode, lo, hi, min, max, size);
-          if (r >= 0) return r;
+          hi = lo - 1;
+        }
+      } else {
+        for (; i >= 0; i--) {
+          if (hi < min) return -1;
+          const lo = i === 0 ? nmin : (piv[i - 1] as number) + 1;
+          c.slotsScanned++;
+          if (lo <= max && (g === null || (g[i] as number) >= size)) {
+            st[d] = n;
+            so[d] = i - 1;
+            sm[d] = nmin;
+            sh[d] = lo - 1;
+            d++;
+            n = n.slot[i] as MapleNode;
+            nmin = lo;
+            i = n.end;
+            c.nodesVisited++;
+            down = true;
+            break;
+          }
+          hi = lo - 1;
         }
       }
-      hi = lo - 1;
+      if (down) continue;
+      if (d === 0) return -1;
+      d--;
+      n = st[d] as MapleNode;
+      i = so[d] as number;
+      nmin = sm[d] as number;
+      hi = sh[d] as number;
     }
-    return -1;
   }
 
   /** mtree_alloc_range: find the lowest fit in [min, max] and insert `value` there. Start, or −errno. */

@@ -28,6 +28,13 @@ export const MIN_END: readonly number[] = [6, 6, 4];
 /** Bytes of a node in Linux (slab object size), for the memory report. */
 export const KERNEL_NODE_BYTES = 256;
 
+/** A packed (hole-free) array: element loads need no hole check. */
+function packed<T>(n: number, v: T): T[] {
+  const a: T[] = [];
+  for (let i = 0; i < n; i++) a.push(v);
+  return a;
+}
+
 export class MapleNode {
   type: NodeType;
   /** Offset of the last used slot (ma_meta end). */
@@ -48,9 +55,9 @@ export class MapleNode {
   constructor(type: NodeType) {
     this.type = type;
     const slots = SLOTS[type] as number;
-    this.pivot = new Array<number>(slots - 1).fill(0.5);
-    this.slot = new Array<unknown>(slots).fill(null);
-    this.gap = type === ARANGE ? new Array<number>(slots).fill(0.5) : null;
+    this.pivot = packed(slots - 1, 0.5);
+    this.slot = packed<unknown>(slots, null);
+    this.gap = type === ARANGE ? packed(slots, 0.5) : null;
   }
 
   get isLeaf(): boolean {
@@ -85,7 +92,9 @@ export function newNode(type: NodeType): MapleNode {
 
 export function recycleNode(n: MapleNode): void {
   const list = FREE[n.type] as MapleNode[];
-  n.slot.fill(null);
+  // Slots past `end` are null already (every writer clears what it vacates).
+  const slot = n.slot;
+  for (let i = n.end; i >= 0; i--) slot[i] = null;
   n.parent = null;
   if (list.length < FREE_CAP) list.push(n);
 }
