@@ -198,12 +198,16 @@ export class MapleTree<T = unknown> {
   /** Bumped by every write; cursors re-walk when it changed. */
   seq = 0;
   /**
-   * The walk state (the kernel's active ma_state): `lp` is a valid path to a
-   * leaf while `pathSeq === seq`. A read or write whose index lies inside
-   * that leaf starts there instead of at the root, as mas_find/mas_prev and
-   * vma_iter_store (__mas_set_range on an active state) do.
+   * The walk state (the kernel's active ma_state): the leaf the last walk
+   * reached and its range, valid while `curSeq === seq`. A read or write
+   * whose index lies inside that leaf starts there instead of at the root,
+   * as mas_find/mas_prev and vma_iter_store (__mas_set_range on an active
+   * state) do; a write recovers the leaf's ancestors by its parent links.
    */
-  private pathSeq = -1;
+  private curLeaf: MapleNode | null = null;
+  private curMin = 0;
+  private curMax = 0;
+  private curSeq = -1;
 
   private readonly internalType: NodeType;
   private readonly lp = new Path();
@@ -324,19 +328,43 @@ export class MapleTree<T = unknown> {
       }
       return undefined;
     }
-    const lp = this.lp;
-    const d = this._height - 1;
+    let visited = 0;
     let scanned = 0;
     let from = index;
     let found: unknown;
+    const leafDepth = this._height - 1;
     for (;;) {
-      this.walkTo(from);
-      const n = lp.node[d] as MapleNode;
-      const nmax = lp.max[d] as number;
+      let n: MapleNode;
+      let nmin: number;
+      let nmax: number;
+      if (this.curSeq === this.seq && from >= this.curMin && from <= this.curMax) {
+        n = this.curLeaf as MapleNode;
+        nmin = this.curMin;
+        nmax = this.curMax;
+        visited++;
+      } else {
+        n = root;
+        nmin = 0;
+        nmax = MAPLE_MAX;
+        for (let d = 0; d < leafDepth; d++) {
+          const e = n.end;
+          const piv = n.pivot;
+          let i = 0;
+          while (i < e && (piv[i] as number) < from) i++;
+          scanned += i + 1;
+          if (i > 0) nmin = (piv[i - 1] as number) + 1;
+          if (i < e) nmax = piv[i] as number;
+          n = n.slot[i] as MapleNode;
+        }
+        visited += leafDepth + 1;
+        this.setCursor(n, nmin, nmax);
+      }
       const e = n.end;
       const piv = n.pivot;
-      let i = lp.slot;
-      let lo = i === 0 ? (lp.min[d] as number) : (piv[i - 1] as number) + 1;
+      let i = 0;
+      while (i < e && (piv[i] as number) < from) i++;
+      scanned += i + 1;
+      let lo = i === 0 ? nmin : (piv[i - 1] as number) + 1;
       for (; i <= e && lo <= max; i++) {
         const hi = i < e ? (piv[i] as number) : nmax;
         const s = n.slot[i];
@@ -352,7 +380,9 @@ export class MapleTree<T = unknown> {
       scanned += e + 1;
       from = nmax + 1;
     }
-    this.counters.slotsScanned += scanned;
+    const c = this.counters;
+    c.nodesVisited += visited;
+    c.slotsScanned += scanned;
     return found as T | undefined;
   }
 
@@ -370,31 +400,73 @@ export class MapleTree<T = unknown> {
       }
       return undefined;
     }
-    const lp = this.lp;
-    const d = this._height - 1;
+    let visited = 0;
+    let scanned = 0;
     let from = index;
+    let found: unknown;
+    const leafDepth = this._height - 1;
     for (;;) {
-      this.walkTo(from);
-      const n = lp.node[d] as MapleNode;
-      const nmin = lp.min[d] as number;
+      let n: MapleNode;
+      let nmin: number;
+      let nmax: number;
+      if (this.curSeq === this.seq && from >= this.curMin && from <= this.curMax) {
+        n = this.curLeaf as MapleNode;
+        nmin = this.curMin;
+        nmax = this.curMax;
+        visited++;
+      } else {
+        n = root;
+        nmin = 0;
+        nmax = MAPLE_MAX;
+        for (let d = 0; d < leafDepth; d++) {
+          const e = n.end;
+          const piv = n.pivot;
+          let i = 0;
+          while (i < e && (piv[i] as number) < from) i++;
+          scanned += i + 1;
+          if (i > 0) nmin = (piv[i - 1] as number) + 1;
+          if (i < e) nmax = piv[i] as number;
+          n = n.slot[i] as MapleNode;
+        }
+        visited += leafDepth + 1;
+        this.setCursor(n, nmin, nmax);
+      }
       const e = n.end;
       const piv = n.pivot;
-      let i = lp.slot;
-      let hi = i < e ? (piv[i] as number) : (lp.max[d] as number);
+      let i = 0;
+      while (i < e && (piv[i] as number) < from) i++;
+      scanned += i + 1;
+      let hi = i < e ? (piv[i] as number) : nmax;
+      let done = false;
       for (; i >= 0; i--) {
-        if (hi < min) return undefined;
+        if (hi < min) {
+          done = true;
+          break;
+        }
         const lo = i === 0 ? nmin : (piv[i - 1] as number) + 1;
         const s = n.slot[i];
         if (s !== null && s !== ZERO_ENTRY) {
           this.foundFirst = lo;
           this.foundLast = hi;
-          return s as T;
+          found = s;
+          break;
         }
         hi = lo - 1;
       }
-      if (nmin <= min || nmin === 0) return undefined;
+      if (found !== undefined || done || nmin <= min || nmin === 0) break;
       from = nmin - 1;
     }
+    const c = this.counters;
+    c.nodesVisited += visited;
+    c.slotsScanned += scanned;
+    return found as T | undefined;
+  }
+
+  private setCursor(leaf: MapleNode, min: number, max: number): void {
+    this.curLeaf = leaf;
+    this.curMin = min;
+    this.curMax = max;
+    this.curSeq = this.seq;
   }
 
   /**
@@ -549,62 +621,73 @@ export class MapleTree<T = unknown> {
 
   /** Walks from the root to `depth`, recording the path. */
   private descend(p: Path, index: number, depth: number): void {
-    if (p === this.lp) this.pathSeq = -1;
-    const c = this.counters;
+    const pn = p.node;
+    const po = p.off;
+    const pmin = p.min;
+    const pmax = p.max;
     let n = this.root as MapleNode;
     let min = 0;
     let max = MAPLE_MAX;
-    p.node[0] = n;
-    p.off[0] = 0;
-    p.min[0] = 0;
-    p.max[0] = MAPLE_MAX;
+    let scanned = 0;
+    pn[0] = n;
+    po[0] = 0;
+    pmin[0] = 0;
+    pmax[0] = MAPLE_MAX;
     for (let d = 0; ; d++) {
-      c.nodesVisited++;
       const e = n.end;
       const piv = n.pivot;
       let i = 0;
       while (i < e && (piv[i] as number) < index) i++;
-      c.slotsScanned += i + 1;
+      scanned += i + 1;
       if (d === depth) {
         p.slot = i;
+        const c = this.counters;
+        c.nodesVisited += depth + 1;
+        c.slotsScanned += scanned;
         return;
       }
       if (i > 0) min = (piv[i - 1] as number) + 1;
       if (i < e) max = piv[i] as number;
       n = n.slot[i] as MapleNode;
-      p.node[d + 1] = n;
-      p.off[d + 1] = i;
-      p.min[d + 1] = min;
-      p.max[d + 1] = max;
+      pn[d + 1] = n;
+      po[d + 1] = i;
+      pmin[d + 1] = min;
+      pmax[d + 1] = max;
     }
   }
 
   /**
    * Points `lp` at the leaf holding `index` and its slot: from the walk
-   * state when `index` lies in its leaf (one node visited), else from the
-   * root.
+   * state when `index` lies in its leaf (one node visited; the ancestors by
+   * parent links, their ranges left unset — the result is true), else from
+   * the root (false).
    */
-  private walkTo(index: number): void {
+  private walkTo(index: number): boolean {
     const lp = this.lp;
     const d = this._height - 1;
-    if (
-      this.pathSeq === this.seq &&
-      index >= (lp.min[d] as number) &&
-      index <= (lp.max[d] as number)
-    ) {
-      const n = lp.node[d] as MapleNode;
+    if (this.curSeq === this.seq && index >= this.curMin && index <= this.curMax) {
+      let n = this.curLeaf as MapleNode;
       const e = n.end;
       const piv = n.pivot;
       let i = 0;
       while (i < e && (piv[i] as number) < index) i++;
+      lp.slot = i;
+      lp.min[d] = this.curMin;
+      lp.max[d] = this.curMax;
+      for (let k = d; k > 0; k--) {
+        lp.node[k] = n;
+        lp.off[k] = n.pslot;
+        n = n.parent as MapleNode;
+      }
+      lp.node[0] = n;
+      lp.off[0] = 0;
       const c = this.counters;
       c.nodesVisited++;
       c.slotsScanned += i + 1;
-      lp.slot = i;
-      return;
+      return true;
     }
     this.descend(lp, index, d);
-    this.pathSeq = this.seq;
+    return false;
   }
 
   /** A store; `exclusive` (mas_insert): −EEXIST if any of [first, last] is occupied. */
@@ -616,7 +699,9 @@ export class MapleTree<T = unknown> {
     const h = this._height;
     const leafDepth = h - 1;
     const lp = this.lp;
-    this.walkTo(first);
+    // From the cursor the ancestors' ranges are not known: a spanning store
+    // or a rebuild, which need them, walks again from the root.
+    const partial = this.walkTo(first);
     const leaf = lp.node[leafDepth] as MapleNode;
     const lmin = lp.min[leafDepth] as number;
     const lmax = lp.max[leafDepth] as number;
@@ -625,6 +710,7 @@ export class MapleTree<T = unknown> {
     // exactly at a leaf boundary that is not the right-most.
     if (last > lmax || (last === lmax && entry === null && lmax !== MAPLE_MAX)) {
       if (exclusive && this.occupied(first, last)) return -EEXIST;
+      if (partial) this.descend(lp, first, leafDepth);
       // The right end: the leaf holding `last`, or for a NULL write ending at
       // a leaf boundary the next leaf, so that no leaf but the right-most
       // ends in NULL.
@@ -670,7 +756,7 @@ export class MapleTree<T = unknown> {
       if (this.isAlloc && (old === null) !== (entry === null)) {
         this.propagateGap(lp, leafDepth, this.leafGap(leaf, lmin, lmax));
       }
-      return this.keepPath(this.end());
+      return this.keepCursor(this.end(), leaf, lmin, lmax);
     }
     if (first === 0 && last === MAPLE_MAX) {
       if (!this.begin(ST_NEW_ROOT, h, leafDepth, true)) return -ENOMEM;
@@ -691,6 +777,7 @@ export class MapleTree<T = unknown> {
     if (!this.begin(type, h, leafDepth, true)) return -ENOMEM;
 
     if (type === ST_REBALANCE || type === ST_SPLIT) {
+      if (partial) this.descend(lp, first, leafDepth);
       // The leaf's new contents, in a big node, rebuilt upward.
       const big = this.bigA;
       big.clear();
@@ -716,11 +803,11 @@ export class MapleTree<T = unknown> {
       if (this.isAlloc) this.propagateGap(lp, leafDepth, this.leafGap(leaf, lmin, lmax));
     }
     // The leaf changed in place or was replaced in lp: the walk state holds.
-    return this.keepPath(this.end());
+    return this.keepCursor(this.end(), lp.node[leafDepth] as MapleNode, lmin, lmax);
   }
 
-  private keepPath(r: number): number {
-    this.pathSeq = this.seq;
+  private keepCursor(r: number, leaf: MapleNode, min: number, max: number): number {
+    this.setCursor(leaf, min, max);
     return r;
   }
 

@@ -28,12 +28,22 @@ export const MIN_END: readonly number[] = [6, 6, 4];
 /** Bytes of a node in Linux (slab object size), for the memory report. */
 export const KERNEL_NODE_BYTES = 256;
 
-/** A packed (hole-free) array: element loads need no hole check. */
+/**
+ * Templates for the node arrays: packed (hole-free, so element loads need no
+ * hole check) and of exact length; slice() copies both properties.
+ */
 function packed<T>(n: number, v: T): T[] {
   const a: T[] = [];
   for (let i = 0; i < n; i++) a.push(v);
-  return a;
+  return a.slice();
 }
+const PIVOTS = [packed(15, 0.5), packed(15, 0.5), packed(9, 0.5)];
+const SLOTS_NULL = [
+  packed<unknown>(16, null),
+  packed<unknown>(16, null),
+  packed<unknown>(10, null),
+];
+const GAPS = packed(10, 0.5);
 
 export class MapleNode {
   type: NodeType;
@@ -55,9 +65,9 @@ export class MapleNode {
   constructor(type: NodeType) {
     this.type = type;
     const slots = SLOTS[type] as number;
-    this.pivot = packed(slots - 1, 0.5);
-    this.slot = packed<unknown>(slots, null);
-    this.gap = type === ARANGE ? packed(slots, 0.5) : null;
+    this.pivot = (PIVOTS[type] as number[]).slice();
+    this.slot = (SLOTS_NULL[type] as unknown[]).slice();
+    this.gap = type === ARANGE ? GAPS.slice() : null;
   }
 
   get isLeaf(): boolean {
