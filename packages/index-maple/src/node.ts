@@ -64,7 +64,6 @@ export class MapleNode {
 
   constructor(type: NodeType) {
     this.type = type;
-    const slots = SLOTS[type] as number;
     this.pivot = (PIVOTS[type] as number[]).slice();
     this.slot = (SLOTS_NULL[type] as unknown[]).slice();
     this.gap = type === ARANGE ? GAPS.slice() : null;
