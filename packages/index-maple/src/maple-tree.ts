@@ -179,6 +179,21 @@ class Big {
   }
 }
 
+/**
+ * The doubles of a leaf write (ma_wr_state's range fields), passed to
+ * writeLeaf through this object: V8 boxes a double argument of a call it does
+ * not inline, and updates a double field in place.
+ */
+class WrState {
+  first = 0.5;
+  last = 0.5;
+  /** Range of the slots written over: [rMin, endPiv]. */
+  rMin = 0.5;
+  endPiv = 0.5;
+  /** The leaf's max. */
+  lmax = 0.5;
+}
+
 function isValidIndex(i: number): boolean {
   return Number.isSafeInteger(i) && i >= 0;
 }
@@ -213,6 +228,7 @@ export class MapleTree<T = unknown> {
   private readonly lp = new Path();
   private readonly rp = new Path();
   private readonly tp = new Path();
+  private readonly wr = new WrState();
   private bigA = new Big();
   private bigB = new Big();
   /** Nodes freed during the current write, recycled when it ends (RCU-style). */
@@ -753,9 +769,7 @@ export class MapleTree<T = unknown> {
       if (!this.begin(ST_EXACT, h, leafDepth, false)) return -ENOMEM;
       const old = leaf.slot[off];
       leaf.slot[off] = entry;
-      if (this.isAlloc && (old === null) !== (entry === null)) {
-        this.propagateGap(lp, leafDepth, this.leafGap(leaf, lmin, lmax));
-      }
+      if (this.isAlloc && (old === null) !== (entry === null)) this.leafChanged(lp, leafDepth);
       return this.keepCursor(this.end(), leaf, lmin, lmax);
     }
     if (first === 0 && last === MAPLE_MAX) {
@@ -793,15 +807,26 @@ export class MapleTree<T = unknown> {
     }
     if (type === ST_NODE && this.rcu) {
       // A replacement node, swapped in for readers.
+      const w = this.wr;
+      w.first = first;
+      w.last = last;
+      w.rMin = rMin;
+      w.endPiv = endPiv;
+      w.lmax = lmax;
       const n = this.alloc(LEAF);
-      this.writeLeaf(n, leaf, off, offEnd, first, last, rMin, endPiv, entry, lmax);
+      this.writeLeaf(n, leaf, off, offEnd, entry);
       this.replaceChild(lp, leafDepth, n);
       this.freeNode(leaf);
-      if (this.isAlloc) this.propagateGap(lp, leafDepth, this.leafGap(n, lmin, lmax));
     } else {
-      this.writeLeaf(leaf, leaf, off, offEnd, first, last, rMin, endPiv, entry, lmax);
-      if (this.isAlloc) this.propagateGap(lp, leafDepth, this.leafGap(leaf, lmin, lmax));
+      const w = this.wr;
+      w.first = first;
+      w.last = last;
+      w.rMin = rMin;
+      w.endPiv = endPiv;
+      w.lmax = lmax;
+      this.writeLeaf(leaf, leaf, off, offEnd, entry);
     }
+    if (this.isAlloc) this.leafChanged(lp, leafDepth);
     // The leaf changed in place or was replaced in lp: the walk state holds.
     return this.keepCursor(this.end(), lp.node[leafDepth] as MapleNode, lmin, lmax);
   }
@@ -822,13 +847,14 @@ export class MapleTree<T = unknown> {
     src: MapleNode,
     off: number,
     offEnd: number,
-    first: number,
-    last: number,
-    rMin: number,
-    endPiv: number,
     entry: unknown,
-    lmax: number,
   ): void {
+    const w = this.wr;
+    const first = w.first;
+    const last = w.last;
+    const rMin = w.rMin;
+    const endPiv = w.endPiv;
+    const lmax = w.lmax;
     const e = src.end;
     const sPiv = src.pivot;
     const sSlot = src.slot;
@@ -1281,6 +1307,28 @@ export class MapleTree<T = unknown> {
     }
     this.counters.slotsScanned += e + 1;
     return best;
+  }
+
+  /**
+   * The leaf at path depth `d` (range p.min[d] … p.max[d]) changed: its
+   * largest NULL range goes up the path (leafGap + propagateGap, the
+   * leaf's range read from the path rather than passed as arguments).
+   */
+  private leafChanged(p: Path, d: number): void {
+    const n = p.node[d] as MapleNode;
+    let best = 0;
+    let lo = p.min[d] as number;
+    const max = p.max[d] as number;
+    const e = n.end;
+    const piv = n.pivot;
+    const slot = n.slot;
+    for (let i = 0; i <= e; i++) {
+      const hi = i < e ? (piv[i] as number) : max;
+      if (slot[i] === null && hi - lo + 1 > best) best = hi - lo + 1;
+      lo = hi + 1;
+    }
+    this.counters.slotsScanned += e + 1;
+    this.propagateGap(p, d, best);
   }
 
   /**
