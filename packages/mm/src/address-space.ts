@@ -282,6 +282,9 @@ export class AddressSpace implements MmView, PlacementContext, VmaContext {
     if (this.verify) this.validate();
   }
 
+  /** What mmap populates after dropping mmap_lock (mm_populate's length), set by doMmap. */
+  private populateLen = 0;
+
   /** Runs `fn` under mmap_lock held for writing. */
   private writeLocked<T>(fn: () => T): T {
     this.lockWrite();
@@ -329,15 +332,14 @@ export class AddressSpace implements MmView, PlacementContext, VmaContext {
     file: MmapFile | null = null,
   ): number {
     this.lockWrite();
-    let populate = 0;
+    this.populateLen = 0;
     let ret: number;
     try {
-      ret = this.doMmap(addr, len, prot, flags, file, (n) => {
-        populate = n;
-      });
+      ret = this.doMmap(addr, len, prot, flags, file);
     } finally {
       this.unlockWrite();
     }
+    const populate = this.populateLen;
     if (ret >= 0 && populate) this.mmPopulate(ret, populate);
     return ret;
   }
@@ -348,7 +350,6 @@ export class AddressSpace implements MmView, PlacementContext, VmaContext {
     prot: number,
     flagsIn: number,
     f: MmapFile | null,
-    setPopulate: (len: number) => void,
   ): number {
     let flags = flagsIn;
     let addr = addrIn;
@@ -406,7 +407,7 @@ export class AddressSpace implements MmView, PlacementContext, VmaContext {
       ret >= 0 &&
       (vmFlags & VM_LOCKED || (flags & (MAP_POPULATE | MAP_NONBLOCK)) === MAP_POPULATE)
     ) {
-      setPopulate(len);
+      this.populateLen = len;
     }
     return ret;
   }
@@ -517,13 +518,16 @@ export class AddressSpace implements MmView, PlacementContext, VmaContext {
 
   /** munmap(2). A range with nothing mapped succeeds. */
   munmap(addr: number, len: number): number {
-    return this.writeLocked(() => {
+    this.lockWrite();
+    try {
       if (!isPageAligned(addr) || addr > this.taskSize || len > this.taskSize - addr)
         return -EINVAL;
       const end = addr + pageUp(len);
       if (end === addr) return -EINVAL;
       return this.doMunmap(addr, end);
-    });
+    } finally {
+      this.unlockWrite();
+    }
   }
 
   // ------------------------------------------------------------------ modify

@@ -36,15 +36,7 @@ export function pgtableGroups(vmas: Iterable<Vma>): Vma[][] {
   let group: Vma[] = [];
   let prev: Vma | undefined;
   for (const v of vmas) {
-    if (prev && v.start < prev.end) {
-      throw new Error(`free_pgtables: ${v} is not after ${prev} (VMAs out of address order)`);
-    }
-    const joins =
-      prev !== undefined &&
-      v.start <= prev.end + PMD_SIZE &&
-      !(v.flags & VM_HUGETLB) &&
-      !(prev.flags & VM_HUGETLB);
-    if (!joins && group.length > 0) {
+    if (prev && !joinsGroup(prev, v)) {
       groups.push(group);
       group = [];
     }
@@ -55,12 +47,31 @@ export function pgtableGroups(vmas: Iterable<Vma>): Vma[][] {
   return groups;
 }
 
+/** Does `v` (after `prev`) share prev's free_pgtables group? Throws if out of order. */
+function joinsGroup(prev: Vma, v: Vma): boolean {
+  if (v.start < prev.end) {
+    throw new Error(`free_pgtables: ${v} is not after ${prev} (VMAs out of address order)`);
+  }
+  return v.start <= prev.end + PMD_SIZE && !(v.flags & VM_HUGETLB) && !(prev.flags & VM_HUGETLB);
+}
+
+/** Is an address-ordered array one group (the common munmap)? Then it is unlinked as it is. */
+function oneGroup(vmas: readonly Vma[]): boolean {
+  for (let i = 1; i < vmas.length; i++)
+    if (!joinsGroup(vmas[i - 1] as Vma, vmas[i] as Vma)) return false;
+  return true;
+}
+
 /**
  * free_pgtables over `vmas` (address order): one `rmap.unlink` per group.
  * Anonymous VMAs go to the locker too (it skips them without flushing, as
  * unlink_file_vma_batch_add does).
  */
 export function freePgtables(vmas: Iterable<Vma>, rmap: RmapLocker): FreePgtablesResult {
+  if (Array.isArray(vmas) && vmas.length > 0 && oneGroup(vmas)) {
+    rmap.unlink(vmas);
+    return { vmas: vmas.length, groups: 1 };
+  }
   const groups = pgtableGroups(vmas);
   let n = 0;
   for (const g of groups) {
