@@ -239,6 +239,7 @@ export class MapleTree<T = unknown> {
   private readonly sOff = new Int32Array(64);
   private readonly sMin = new Float64Array(64);
   private readonly sHi = new Float64Array(64);
+  private readonly sMax = new Float64Array(64);
   /** Nodes the slab will still hand out before failing (fault injection). */
   private allocBudget = Number.POSITIVE_INFINITY;
   /** MA_STATE_BULK: between bulkBegin() and bulkEnd(). */
@@ -1619,9 +1620,11 @@ export class MapleTree<T = unknown> {
     const so = this.sOff;
     const sm = this.sMin;
     const sh = this.sHi;
+    const sx = this.sMax;
     let d = 0;
     let n = root;
     let nmin = 0;
+    let nmax = MAPLE_MAX;
     let hi = MAPLE_MAX;
     let i = n.end;
     c.nodesVisited++;
@@ -1637,7 +1640,11 @@ export class MapleTree<T = unknown> {
           if (lo <= max && n.slot[i] === null) {
             const a = lo > min ? lo : min;
             const b = hi < max ? hi : max;
-            if (b - a + 1 >= size) return b - size + 1;
+            if (b - a + 1 >= size) {
+              // The walk state stays at this leaf, as mas_empty_area_rev's.
+              this.setCursor(n, nmin, nmax);
+              return b - size + 1;
+            }
           }
           hi = lo - 1;
         }
@@ -1650,10 +1657,12 @@ export class MapleTree<T = unknown> {
             st[d] = n;
             so[d] = i - 1;
             sm[d] = nmin;
+            sx[d] = nmax;
             sh[d] = lo - 1;
             d++;
             n = n.slot[i] as MapleNode;
             nmin = lo;
+            nmax = hi;
             i = n.end;
             c.nodesVisited++;
             down = true;
@@ -1668,6 +1677,7 @@ export class MapleTree<T = unknown> {
       n = st[d] as MapleNode;
       i = so[d] as number;
       nmin = sm[d] as number;
+      nmax = sx[d] as number;
       hi = sh[d] as number;
     }
   }
