@@ -31,6 +31,13 @@ import {
 export class GapFinder implements UnmappedAreaFinder {
   readonly name = 'gap';
 
+  /** The index of the search in progress, for `raw` (one closure for all calls). */
+  private index: GapIndex | null = null;
+  private readonly raw = (length: number, low: number, high: number, topDown: boolean) => {
+    this.counters.gapsExamined++;
+    return (this.index as GapIndex).findGap(length, low, high, topDown);
+  };
+
   constructor(readonly counters: Counters) {}
 
   find(mm: MmView, req: UnmappedAreaRequest): number {
@@ -41,10 +48,12 @@ export class GapFinder implements UnmappedAreaFinder {
       );
     }
     if (index.gapKind === 'raw') {
-      return vmUnmappedArea(mm, req, (length, low, high, topDown) => {
-        this.counters.gapsExamined++;
-        return index.findGap(length, low, high, topDown);
-      });
+      this.index = index;
+      try {
+        return vmUnmappedArea(mm, req, this.raw);
+      } finally {
+        this.index = null;
+      }
     }
     return this.guarded(mm, index, req);
   }

@@ -36,8 +36,7 @@ export interface PlacementContext extends MmView {
 
 /** The finder call plus, in verify mode, a full check of its answer. */
 function unmappedArea(mm: PlacementContext, req: UnmappedAreaRequest): number {
-  const low = Math.max(req.low, mm.mmapMinAddr);
-  const r = { ...req, low };
+  const r = req.low >= mm.mmapMinAddr ? req : { ...req, low: mm.mmapMinAddr };
   mm.counters.placements++;
   const addr = mm.finder.find(mm, r);
   if (mm.verify && addr >= 0) checkAnswer(mm, r, addr);
