@@ -35,6 +35,15 @@ export interface VmaIndex extends Iterable<Vma> {
   dup(copy: (v: Vma) => Vma | null): VmaIndex;
   /** Checks every invariant; throws an Error naming the one that is broken. */
   validate(): void;
+  /**
+   * Optional: the address-space operation that made the last calls has ended
+   * (mm calls it when it drops mmap_lock after writing). An index may defer a
+   * tree store that the next call of the same operation overwrites — Linux
+   * never makes it (the maple tree's NULL store of a split's shrink, or of a
+   * VMA a merge swallows) — and makes it here at the latest, so that no store
+   * is saved across two operations.
+   */
+  sync?(): void;
 }
 
 /**

@@ -230,7 +230,9 @@ function mapleVmaImpl(w: Workload): Impl {
       for (let i = 0; i < idx.length; i++) {
         const v = vmas[idx[i] as number] as Vma;
         index.remove(v);
+        index.sync(); // two operations, as munmap + mmap would be
         index.insert(v);
+        index.sync();
       }
     },
     iterate() {

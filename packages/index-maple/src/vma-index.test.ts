@@ -183,6 +183,22 @@ describe('MapleVmaIndex', () => {
     expect(index.count).toBe(199);
   });
 
+  it('sync() ends an operation: a removal and an expansion in two operations are two stores', () => {
+    const { index, vmas } = build(200);
+    const prev = vmas[100] as Vma;
+    const next = vmas[101] as Vma;
+    const stores = () => index.tree.stats.stores.reduce((a, b) => a + b, 0);
+    const before = stores();
+    index.remove(next);
+    index.sync();
+    expect(stores() - before).toBe(1);
+    index.sync(); // nothing left to do
+    expect(stores() - before).toBe(1);
+    index.resize(prev, prev.start, next.end);
+    expect(stores() - before).toBe(2);
+    index.validate();
+  });
+
   it('a removal alone is visible to every read, and an expansion into other VMAs still fails', () => {
     const { index, vmas } = build(50);
     const v = vmas[10] as Vma;

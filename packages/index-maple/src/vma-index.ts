@@ -71,7 +71,8 @@ export class MapleVmaIndex implements GapIndex {
    * - a removal's (`pendRemoved`): a merge on both sides removes the next
    *   VMA and expands the previous one over it, and vma_expand's one store
    *   of the grown range overwrites the removed VMA.
-   * Every other operation first makes the NULL store.
+   * Every other call, and `sync()` at the end of the mm operation, first
+   * makes the NULL store: a store is never saved across two operations.
    */
   private pendFirst = -1;
   private pendLast = -1;
@@ -85,6 +86,11 @@ export class MapleVmaIndex implements GapIndex {
     this.pendRemoved = false;
     const r = this.tree.store(f, l, null);
     if (r < 0) throw new Error(`maple: clearing [${f}, ${l}]: error ${r}`);
+  }
+
+  /** The operation ended: the deferred NULL store, if any, is made now. */
+  sync(): void {
+    this.flush();
   }
 
   find(addr: number): Vma | undefined {

@@ -270,6 +270,7 @@ export class AddressSpace implements MmView, PlacementContext, VmaContext {
     this.counters.mmapLockWrite++;
   }
   private unlockWrite(): void {
+    this.index.sync?.();
     this.mmapLock.upWrite();
     if (this.verify) this.validate();
   }
