@@ -17,7 +17,7 @@
  *       [start, end − 1]: `store(first, last, v)`, `find(addr)`,
  *       `store(first, last, null)` + `store(first, last, v)`, `entries()`;
  *     - `MapleVmaIndex` (default options: by-store-type, mt-dup, RCU; an
- *       ALLOC_RANGE tree): `insert`, `find`, `remove` + `insert`, its iterator;
+ *       ALLOC_RANGE tree): `insert`, `find`, `remove` + `insert` (with `sync()` after each: two operations), its iterator;
  *     - `sorted-btree` and `@js-sdsl/ordered-map`, keyed by `end`, so "first
  *       entry with end > addr" is their upper bound through the public API
  *       (`nextHigherPair(addr, reused)`, `upperBound(addr).pointer[1]`);
