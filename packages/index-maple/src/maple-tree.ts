@@ -345,37 +345,13 @@ export class MapleTree<T = unknown> {
       }
       return undefined;
     }
-    let visited = 0;
     let scanned = 0;
     let from = index;
     let found: unknown;
-    const leafDepth = this._height - 1;
     for (;;) {
-      let n: MapleNode;
-      let nmin: number;
-      let nmax: number;
-      if (this.curSeq === this.seq && from >= this.curMin && from <= this.curMax) {
-        n = this.curLeaf as MapleNode;
-        nmin = this.curMin;
-        nmax = this.curMax;
-        visited++;
-      } else {
-        n = root;
-        nmin = 0;
-        nmax = MAPLE_MAX;
-        for (let d = 0; d < leafDepth; d++) {
-          const e = n.end;
-          const piv = n.pivot;
-          let i = 0;
-          while (i < e && (piv[i] as number) < from) i++;
-          scanned += i + 1;
-          if (i > 0) nmin = (piv[i - 1] as number) + 1;
-          if (i < e) nmax = piv[i] as number;
-          n = n.slot[i] as MapleNode;
-        }
-        visited += leafDepth + 1;
-        this.setCursor(n, nmin, nmax);
-      }
+      const n = this.leafOf(from);
+      const nmin = this.curMin;
+      const nmax = this.curMax;
       const e = n.end;
       const piv = n.pivot;
       let i = 0;
@@ -397,9 +373,7 @@ export class MapleTree<T = unknown> {
       scanned += e + 1;
       from = nmax + 1;
     }
-    const c = this.counters;
-    c.nodesVisited += visited;
-    c.slotsScanned += scanned;
+    this.counters.slotsScanned += scanned;
     return found as T | undefined;
   }
 
@@ -417,37 +391,13 @@ export class MapleTree<T = unknown> {
       }
       return undefined;
     }
-    let visited = 0;
     let scanned = 0;
     let from = index;
     let found: unknown;
-    const leafDepth = this._height - 1;
     for (;;) {
-      let n: MapleNode;
-      let nmin: number;
-      let nmax: number;
-      if (this.curSeq === this.seq && from >= this.curMin && from <= this.curMax) {
-        n = this.curLeaf as MapleNode;
-        nmin = this.curMin;
-        nmax = this.curMax;
-        visited++;
-      } else {
-        n = root;
-        nmin = 0;
-        nmax = MAPLE_MAX;
-        for (let d = 0; d < leafDepth; d++) {
-          const e = n.end;
-          const piv = n.pivot;
-          let i = 0;
-          while (i < e && (piv[i] as number) < from) i++;
-          scanned += i + 1;
-          if (i > 0) nmin = (piv[i - 1] as number) + 1;
-          if (i < e) nmax = piv[i] as number;
-          n = n.slot[i] as MapleNode;
-        }
-        visited += leafDepth + 1;
-        this.setCursor(n, nmin, nmax);
-      }
+      const n = this.leafOf(from);
+      const nmin = this.curMin;
+      const nmax = this.curMax;
       const e = n.end;
       const piv = n.pivot;
       let i = 0;
@@ -473,10 +423,40 @@ export class MapleTree<T = unknown> {
       if (found !== undefined || done || nmin <= min || nmin === 0) break;
       from = nmin - 1;
     }
-    const c = this.counters;
-    c.nodesVisited += visited;
-    c.slotsScanned += scanned;
+    this.counters.slotsScanned += scanned;
     return found as T | undefined;
+  }
+
+  /**
+   * The leaf holding `index` (root a node): the walk state's when `index`
+   * lies in it (one node visited), else by a walk from the root. Either way
+   * the walk state is left on it: its range is curMin … curMax.
+   */
+  private leafOf(index: number): MapleNode {
+    const c = this.counters;
+    if (this.curSeq === this.seq && index >= this.curMin && index <= this.curMax) {
+      c.nodesVisited++;
+      return this.curLeaf as MapleNode;
+    }
+    const leafDepth = this._height - 1;
+    let n = this.root as MapleNode;
+    let nmin = 0;
+    let nmax = MAPLE_MAX;
+    let scanned = 0;
+    for (let d = 0; d < leafDepth; d++) {
+      const e = n.end;
+      const piv = n.pivot;
+      let i = 0;
+      while (i < e && (piv[i] as number) < index) i++;
+      scanned += i + 1;
+      if (i > 0) nmin = (piv[i - 1] as number) + 1;
+      if (i < e) nmax = piv[i] as number;
+      n = n.slot[i] as MapleNode;
+    }
+    c.nodesVisited += leafDepth + 1;
+    c.slotsScanned += scanned;
+    this.setCursor(n, nmin, nmax);
+    return n;
   }
 
   private setCursor(leaf: MapleNode, min: number, max: number): void {
