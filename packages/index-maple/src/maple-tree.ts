@@ -786,25 +786,19 @@ export class MapleTree<T = unknown> {
       this.rebuild(leafDepth, LEAF, type === ST_SPLIT);
       return this.end();
     }
+    const w = this.wr;
+    w.first = first;
+    w.last = last;
+    w.rMin = rMin;
+    w.endPiv = endPiv;
+    w.lmax = lmax;
     if (type === ST_NODE && this.rcu) {
       // A replacement node, swapped in for readers.
-      const w = this.wr;
-      w.first = first;
-      w.last = last;
-      w.rMin = rMin;
-      w.endPiv = endPiv;
-      w.lmax = lmax;
       const n = this.alloc(LEAF);
       this.writeLeaf(n, leaf, off, offEnd, entry);
       this.replaceChild(lp, leafDepth, n);
       this.freeNode(leaf);
     } else {
-      const w = this.wr;
-      w.first = first;
-      w.last = last;
-      w.rMin = rMin;
-      w.endPiv = endPiv;
-      w.lmax = lmax;
       this.writeLeaf(leaf, leaf, off, offEnd, entry);
     }
     if (this.isAlloc) this.leafChanged(lp, leafDepth);
