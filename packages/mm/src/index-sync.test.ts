@@ -12,15 +12,20 @@ const P = 4096;
 const A = 0x7f0000000000;
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
 
+/** A maple address space with three one-page VMAs that do not merge (alternating protections). */
+function threeVmas() {
+  const mm = mmWith('unbatched', 'maple');
+  const tree = (mm.index as MapleVmaIndex).tree;
+  const stores = () => tree.stats.stores.reduce((a, b) => a + b, 0);
+  expect(mm.mmap(A, P, PROT_READ, ANON)).toBe(A);
+  expect(mm.mmap(A + P, P, PROT_READ | PROT_WRITE, ANON)).toBe(A + P);
+  expect(mm.mmap(A + 2 * P, P, PROT_READ, ANON)).toBe(A + 2 * P);
+  return { mm, stores };
+}
+
 describe('index.sync at the end of a write-locked operation', () => {
   it('maple: munmap makes its NULL store before it returns; mmap over the hole is a store of its own', () => {
-    const mm = mmWith('unbatched', 'maple');
-    const tree = (mm.index as MapleVmaIndex).tree;
-    const stores = () => tree.stats.stores.reduce((a, b) => a + b, 0);
-    // Three VMAs that do not merge (alternating protections).
-    expect(mm.mmap(A, P, PROT_READ, ANON)).toBe(A);
-    expect(mm.mmap(A + P, P, PROT_READ | PROT_WRITE, ANON)).toBe(A + P);
-    expect(mm.mmap(A + 2 * P, P, PROT_READ, ANON)).toBe(A + 2 * P);
+    const { mm, stores } = threeVmas();
     let before = stores();
     expect(mm.munmap(A + P, P)).toBe(0);
     expect(stores() - before).toBe(1); // the removal's NULL store, made inside munmap
@@ -34,12 +39,7 @@ describe('index.sync at the end of a write-locked operation', () => {
   });
 
   it('maple: MAP_FIXED over exactly one VMA replaces it with one store', () => {
-    const mm = mmWith('unbatched', 'maple');
-    const tree = (mm.index as MapleVmaIndex).tree;
-    const stores = () => tree.stats.stores.reduce((a, b) => a + b, 0);
-    expect(mm.mmap(A, P, PROT_READ, ANON)).toBe(A);
-    expect(mm.mmap(A + P, P, PROT_READ | PROT_WRITE, ANON)).toBe(A + P);
-    expect(mm.mmap(A + 2 * P, P, PROT_READ, ANON)).toBe(A + 2 * P);
+    const { mm, stores } = threeVmas();
     const before = stores();
     // PROT_NONE: merges with neither neighbour; the new VMA overwrites the old one.
     expect(mm.mmap(A + P, P, 0, ANON)).toBe(A + P);
