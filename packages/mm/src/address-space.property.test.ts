@@ -1,8 +1,9 @@
 /**
  * Property: the address space gives the same results and the same layout
  * whatever strategies it runs on. Random system-call sequences are applied to
- * one address space over the reference strategies (list index, linear finder,
- * unbatched rmap) and one over the trivially correct references of
+ * one address space over real strategies (list + linear, rbtree with raw gaps
+ * + gap, the maple tree of 6.8 and of 6.1 + gap; unbatched rmap) and one over
+ * the trivially correct references of
  * @vmalab/core/conformance; after every call the results, the layouts (bounds,
  * flags, pgoff, file, anon_vma presence) and the map counts must be equal, and
  * both address spaces validate (verify mode). Failed mmap and munmap calls must
@@ -37,7 +38,7 @@ import {
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AddressSpace } from './address-space.js';
-import { makeMm } from './test-util.js';
+import { type IndexKind, mmWith } from './testing/images.js';
 
 const P = 4096;
 const PAGES = 96;
@@ -164,13 +165,16 @@ function shape(mm: AddressSpace): string[] {
     );
 }
 
-function pair(maxMapCount: number): [AddressSpace, AddressSpace, MappedFile[], MappedFile[]] {
+function pair(
+  maxMapCount: number,
+  kind: IndexKind,
+): [AddressSpace, AddressSpace, MappedFile[], MappedFile[]] {
   const mk = () => [
     new MappedFile('/f0', 'fe:00', 1, 64 * P),
     new MappedFile('/f1', 'fe:00', 2, 1 << 30),
   ];
   const common = { mmapBase: BASE + PAGES * P, maxMapCount, stackGuardGap: 8 * P, verify: true };
-  const a = makeMm(common);
+  const a = mmWith('unbatched', kind, common);
   const c = new Counters();
   const b = new AddressSpace({
     index: new ReferenceIndex(c),
@@ -183,26 +187,37 @@ function pair(maxMapCount: number): [AddressSpace, AddressSpace, MappedFile[], M
 }
 
 describe('address space: strategies are interchangeable (property)', () => {
-  it('list + linear + unbatched agree with the references on 120 runs × 100 random calls', () => {
-    fc.assert(
-      fc.property(
-        fc.array(op, { minLength: 100, maxLength: 100 }),
-        fc.integer({ min: 8, max: 40 }),
-        (ops, limit) => {
-          const [a, b, fa, fb] = pair(limit);
-          for (const o of ops) {
-            const before = shape(a);
-            const ra = apply(a, fa, o);
-            const rb = apply(b, fb, o);
-            expect(ra, JSON.stringify(o)).toEqual(rb);
-            expect(shape(a)).toEqual(shape(b));
-            if ((o.k === 'mmap' || o.k === 'munmap') && typeof ra === 'number' && ra < 0) {
-              expect(shape(a), `failed ${o.k} changed the layout`).toEqual(before);
+  // list + linear (the reference pair), and the gap-tree eras whose answers
+  // are also kernel-exact: rbtree with raw gaps, the maple tree of 6.8
+  // (RCU, walk state, deferred stores synced per call) and of 6.1.
+  const cases: [IndexKind, string, number][] = [
+    ['list', 'list + linear', 120],
+    ['rbtree', 'rbtree (raw gaps) + gap', 60],
+    ['maple', 'maple (6.8: by-store-type, rcu) + gap', 60],
+    ['maple-insert', 'maple (6.1: worst-case, no rcu) + gap', 40],
+  ];
+  for (const [kind, label, runs] of cases) {
+    it(`${label} + unbatched agree with the references on ${runs} runs × 100 random calls`, () => {
+      fc.assert(
+        fc.property(
+          fc.array(op, { minLength: 100, maxLength: 100 }),
+          fc.integer({ min: 8, max: 40 }),
+          (ops, limit) => {
+            const [a, b, fa, fb] = pair(limit, kind);
+            for (const o of ops) {
+              const before = shape(a);
+              const ra = apply(a, fa, o);
+              const rb = apply(b, fb, o);
+              expect(ra, JSON.stringify(o)).toEqual(rb);
+              expect(shape(a)).toEqual(shape(b));
+              if ((o.k === 'mmap' || o.k === 'munmap') && typeof ra === 'number' && ra < 0) {
+                expect(shape(a), `failed ${o.k} changed the layout`).toEqual(before);
+              }
             }
-          }
-        },
-      ),
-      { numRuns: 120, seed: 20261122 },
-    );
-  });
+          },
+        ),
+        { numRuns: runs, seed: 20261122 },
+      );
+    });
+  }
 });
