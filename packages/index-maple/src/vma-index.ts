@@ -267,7 +267,6 @@ export class MapleVmaIndex implements GapIndex {
       throw new Error(`maple: map_count ${this._count} but ${n} VMAs in the tree`);
   }
 
-  /** The index marks its VMAs (vma.node), so ownership is checked without a walk. */
   /** Is an entry stored in [first, last] — the removed VMA pending its NULL store aside? */
   private occupied(first: number, last: number): boolean {
     const t = this.tree;
@@ -276,6 +275,7 @@ export class MapleVmaIndex implements GapIndex {
     return this.pendLast < last && t.find(this.pendLast + 1, last) !== undefined;
   }
 
+  /** The index marks its VMAs (vma.node), so ownership is checked without a walk. */
   private own(vma: Vma, op: string): void {
     if (vma.node !== this) throw new Error(`maple: ${op}: ${vma} is not in this index`);
   }
