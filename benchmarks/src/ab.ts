@@ -17,8 +17,8 @@
  * step wherever the two sides differ (the work changed, not just its speed).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { CountersSnapshot, StrategyDescriptor } from '@vmalab/core';
@@ -30,6 +30,7 @@ import {
   median,
   sig3,
 } from '@vmalab/core/stats';
+import { rewriteImports } from './ab-tree.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const STRATEGY_PACKAGES = [
@@ -94,40 +95,6 @@ function exportBase(rev: string): { dir: string; sha: string } {
   rewriteImports(join(dir, 'packages'));
   writeFileSync(join(dir, '.done'), `${sha}\n`);
   return { dir, sha };
-}
-
-/** `@vmalab/PKG[/SUB]` → a relative path to that package's source entry in the same tree. */
-function rewriteImports(pkgs: string): void {
-  const entries = new Map<string, string>();
-  for (const p of readdirSync(pkgs)) {
-    const manifest = join(pkgs, p, 'package.json');
-    if (!existsSync(manifest)) continue;
-    const json = JSON.parse(readFileSync(manifest, 'utf8')) as {
-      name: string;
-      exports?: Record<string, Record<string, string>>;
-    };
-    for (const [sub, conds] of Object.entries(json.exports ?? {})) {
-      const src = conds['@vmalab/source'];
-      if (src) entries.set(json.name + sub.slice(1), join(pkgs, p, src));
-    }
-  }
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const f = join(d, e.name);
-      if (e.isDirectory()) walk(f);
-      else if (e.name.endsWith('.ts')) {
-        const text = readFileSync(f, 'utf8');
-        const out = text.replace(/(['"])(@vmalab\/[\w-]+(?:\/[\w-]+)?)\1/g, (m, q, spec) => {
-          const target = entries.get(spec);
-          if (!target) return m;
-          const rel = relative(dirname(f), target);
-          return `${q}${rel.startsWith('.') ? rel : `./${rel}`}${q}`;
-        });
-        if (out !== text) writeFileSync(f, out);
-      }
-    }
-  };
-  walk(pkgs);
 }
 
 async function loadSide(label: string, pkgs: string): Promise<Side> {
