@@ -36,12 +36,15 @@ export interface VmaIndex extends Iterable<Vma> {
   /** Checks every invariant; throws an Error naming the one that is broken. */
   validate(): void;
   /**
-   * Optional: the address-space operation that made the last calls has ended
-   * (mm calls it when it drops mmap_lock after writing). An index may defer a
-   * tree store that the next call of the same operation overwrites — Linux
-   * never makes it (the maple tree's NULL store of a split's shrink, or of a
-   * VMA a merge swallows) — and makes it here at the latest, so that no store
-   * is saved across two operations.
+   * Optional: Linux starts a new VMA iterator here (VMA_ITERATOR,
+   * vma_iter_init: a walk state at MAS_START). mm calls it when a
+   * write-locked operation ends and where mmap_region starts its own iterator
+   * after the gap search. An index may defer a tree store that the next call
+   * of the same operation overwrites — Linux never makes it (the maple tree's
+   * NULL store of a split's shrink, or of a VMA a merge swallows) — and makes
+   * it here at the latest, so no store is saved across two operations; an
+   * index that keeps a walk state drops it, so the next call walks from the
+   * root as a fresh iterator does.
    */
   sync?(): void;
 }

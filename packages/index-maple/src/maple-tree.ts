@@ -427,6 +427,11 @@ export class MapleTree<T = unknown> {
     return found as T | undefined;
   }
 
+  /** Drops the walk state (mas_reset: the next call walks from the root). */
+  resetWalk(): void {
+    this.curSeq = -1;
+  }
+
   /**
    * The leaf holding `index` (root a node): the walk state's when `index`
    * lies in it (one node visited), else by a walk from the root. Either way

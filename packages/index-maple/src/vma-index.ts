@@ -88,9 +88,13 @@ export class MapleVmaIndex implements GapIndex {
     if (r < 0) throw new Error(`maple: clearing [${f}, ${l}]: error ${r}`);
   }
 
-  /** The operation ended: the deferred NULL store, if any, is made now. */
+  /**
+   * A new VMA iterator: the deferred NULL store, if any, is made now, and the
+   * tree's walk state is dropped (the next call walks from the root).
+   */
   sync(): void {
     this.flush();
+    this.tree.resetWalk();
   }
 
   find(addr: number): Vma | undefined {

@@ -70,6 +70,15 @@ describe('walk state', () => {
     t.validate();
   });
 
+  it('resetWalk() (a new VMA iterator, MapleVmaIndex.sync) sends the next call to the root', () => {
+    const { t, c } = build(200);
+    t.seq++;
+    expect(t.find(1000)).toBe(100);
+    expect(visits(c, () => t.find(1001))).toBe(1);
+    t.resetWalk();
+    expect(visits(c, () => t.find(1001))).toBe(3);
+  });
+
   it('a failed write (EEXIST) leaves the state valid; another tree never shares it', () => {
     const { t, c } = build(200);
     t.seq++;

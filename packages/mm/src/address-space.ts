@@ -432,6 +432,8 @@ export class AddressSpace implements MmView, PlacementContext, VmaContext {
   ): number {
     let vmFlags = vmFlagsIn;
     const end = addr + len;
+    // __mmap_region's own VMA iterator (the gap search had another).
+    this.index.sync?.();
     const gathered = this.gatherMunmap(addr, end);
     if (typeof gathered === 'number') return gathered;
     const { detached, prev, next } = gathered;
