@@ -73,22 +73,10 @@ function exportBase(rev: string): { dir: string; sha: string } {
   if (existsSync(join(dir, '.done'))) return { dir, sha };
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  // Sources, manifests and mm's recorded data (not the test fixtures).
+  // The packages without their recorded test fixtures.
   const tar = execFileSync(
     'git',
-    [
-      '-C',
-      ROOT,
-      'archive',
-      sha,
-      '--',
-      ':(glob)packages/*/src/**',
-      ':(glob)packages/*/package.json',
-    ].concat(
-      git('ls-tree', '--name-only', sha, 'packages/mm/').includes('packages/mm/data')
-        ? ['packages/mm/data']
-        : [],
-    ),
+    ['-C', ROOT, 'archive', sha, '--', 'packages', ':(exclude,glob)packages/*/fixtures/**'],
     { maxBuffer: 1 << 30 },
   );
   execFileSync('tar', ['-x', '-C', dir], { input: tar });

@@ -239,7 +239,6 @@ export class MapleTree<T = unknown> {
   private readonly sOff = new Int32Array(64);
   private readonly sMin = new Float64Array(64);
   private readonly sHi = new Float64Array(64);
-  private readonly sMax = new Float64Array(64);
   /** Nodes the slab will still hand out before failing (fault injection). */
   private allocBudget = Number.POSITIVE_INFINITY;
   /** MA_STATE_BULK: between bulkBegin() and bulkEnd(). */
@@ -439,7 +438,7 @@ export class MapleTree<T = unknown> {
    */
   private leafOf(index: number): MapleNode {
     const c = this.counters;
-    if (this.curSeq === this.seq && index >= this.curMin && index <= this.curMax) {
+    if (this.inCursor(index)) {
       c.nodesVisited++;
       return this.curLeaf as MapleNode;
     }
@@ -462,6 +461,11 @@ export class MapleTree<T = unknown> {
     c.slotsScanned += scanned;
     this.setCursor(n, nmin, nmax);
     return n;
+  }
+
+  /** Does the walk state hold, with `index` in its leaf? */
+  private inCursor(index: number): boolean {
+    return this.curSeq === this.seq && index >= this.curMin && index <= this.curMax;
   }
 
   private setCursor(leaf: MapleNode, min: number, max: number): void {
@@ -667,7 +671,7 @@ export class MapleTree<T = unknown> {
   private walkTo(index: number): boolean {
     const lp = this.lp;
     const d = this._height - 1;
-    if (this.curSeq === this.seq && index >= this.curMin && index <= this.curMax) {
+    if (this.inCursor(index)) {
       let n = this.curLeaf as MapleNode;
       const e = n.end;
       const piv = n.pivot;
@@ -756,7 +760,9 @@ export class MapleTree<T = unknown> {
       const old = leaf.slot[off];
       leaf.slot[off] = entry;
       if (this.isAlloc && (old === null) !== (entry === null)) this.leafChanged(lp, leafDepth);
-      return this.keepCursor(this.end(), leaf, lmin, lmax);
+      const r = this.end();
+      this.setCursor(leaf, lmin, lmax);
+      return r;
     }
     if (first === 0 && last === MAPLE_MAX) {
       if (!this.begin(ST_NEW_ROOT, h, leafDepth, true)) return -ENOMEM;
@@ -807,12 +813,9 @@ export class MapleTree<T = unknown> {
       this.writeLeaf(leaf, leaf, off, offEnd, entry);
     }
     if (this.isAlloc) this.leafChanged(lp, leafDepth);
+    const r = this.end();
     // The leaf changed in place or was replaced in lp: the walk state holds.
-    return this.keepCursor(this.end(), lp.node[leafDepth] as MapleNode, lmin, lmax);
-  }
-
-  private keepCursor(r: number, leaf: MapleNode, min: number, max: number): number {
-    this.setCursor(leaf, min, max);
+    this.setCursor(lp.node[leafDepth] as MapleNode, lmin, lmax);
     return r;
   }
 
@@ -1591,7 +1594,8 @@ export class MapleTree<T = unknown> {
 
   /**
    * The top-down gap walk, iterative: a stack of (node, next slot, node min,
-   * next slot's upper bound) per level, so no call passes an address.
+   * next slot's upper bound) per level, so no call passes an address. `nmax`
+   * is only read at a leaf (the walk state's range), so it is not stacked.
    */
   private searchRev(root: MapleNode, min: number, max: number, size: number): number {
     const c = this.counters;
@@ -1599,7 +1603,6 @@ export class MapleTree<T = unknown> {
     const so = this.sOff;
     const sm = this.sMin;
     const sh = this.sHi;
-    const sx = this.sMax;
     let d = 0;
     let n = root;
     let nmin = 0;
@@ -1636,7 +1639,6 @@ export class MapleTree<T = unknown> {
             st[d] = n;
             so[d] = i - 1;
             sm[d] = nmin;
-            sx[d] = nmax;
             sh[d] = lo - 1;
             d++;
             n = n.slot[i] as MapleNode;
@@ -1656,7 +1658,6 @@ export class MapleTree<T = unknown> {
       n = st[d] as MapleNode;
       i = so[d] as number;
       nmin = sm[d] as number;
-      nmax = sx[d] as number;
       hi = sh[d] as number;
     }
   }

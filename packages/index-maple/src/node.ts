@@ -37,13 +37,9 @@ function packed<T>(n: number, v: T): T[] {
   for (let i = 0; i < n; i++) a.push(v);
   return a.slice();
 }
-const PIVOTS = [packed(15, 0.5), packed(15, 0.5), packed(9, 0.5)];
-const SLOTS_NULL = [
-  packed<unknown>(16, null),
-  packed<unknown>(16, null),
-  packed<unknown>(10, null),
-];
-const GAPS = packed(10, 0.5);
+const PIVOTS = SLOTS.map((n) => packed(n - 1, 0.5));
+const SLOTS_NULL = SLOTS.map((n) => packed<unknown>(n, null));
+const GAPS = packed(SLOTS[ARANGE] as number, 0.5);
 
 export class MapleNode {
   type: NodeType;
