@@ -3,7 +3,7 @@ import { DUP_MODES, type DupMode, PREALLOC_POLICIES, type PreallocPolicy } from 
 import { MapleVmaIndex } from './vma-index.js';
 
 export * from './maple-tree.js';
-export { KERNEL_NODE_BYTES, MapleNode, MIN_END, NODE_TYPE_NAMES, SLOTS } from './node.js';
+export { KERNEL_NODE_BYTES, MIN_END, NODE_TYPE_NAMES, SLOTS } from './node.js';
 export { MapleVmaIndex, type MapleVmaIndexOptions } from './vma-index.js';
 
 /** The `maple` index strategy: what `vmalab list` shows and the bench app creates. */

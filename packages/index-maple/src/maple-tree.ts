@@ -23,15 +23,19 @@
 import { Counters, EBUSY, EEXIST, EINVAL, ENOMEM } from '@vmalab/core';
 import {
   ARANGE,
+  GAP_AT,
   LEAF,
+  M_DEAD,
+  M_END,
+  M_GAPOFF,
+  M_PARENT,
+  M_PSLOT,
+  M_TYPE,
   MAPLE_MAX,
-  MapleNode,
   MIN_END,
   NODE_TYPE_NAMES,
   type NodeType,
-  newNode,
   RANGE,
-  recycleNode,
   SLOTS,
 } from './node.js';
 
@@ -133,16 +137,16 @@ export class MapleStats {
 
 /** A walk from the root: the node at each depth, its offset in its parent, its range. */
 class Path {
-  readonly node: MapleNode[] = [];
-  readonly off: number[] = [];
-  readonly min: number[] = [];
-  readonly max: number[] = [];
+  readonly node = new Int32Array(MAX_DEPTH);
+  readonly off = new Int32Array(MAX_DEPTH);
+  readonly min = new Float64Array(MAX_DEPTH);
+  readonly max = new Float64Array(MAX_DEPTH);
   /** Offset of the walked index in the deepest node reached. */
   slot = 0;
 
   copyFrom(p: Path, depth: number): void {
     for (let d = 0; d <= depth; d++) {
-      this.node[d] = p.node[d] as MapleNode;
+      this.node[d] = p.node[d] as number;
       this.off[d] = p.off[d] as number;
       this.min[d] = p.min[d] as number;
       this.max[d] = p.max[d] as number;
@@ -163,13 +167,6 @@ class Big {
     this.piv[n] = piv;
     this.slot[n] = slot;
     this.gap[n] = gap;
-  }
-
-  /** Appends slots [from, to] of `node` (whose max is `max`). */
-  pushNode(node: MapleNode, from: number, to: number, max: number): void {
-    const g = node.gap;
-    for (let i = from; i <= to; i++)
-      this.push(node.pivotAt(i, max), node.slot[i], g === null ? 0 : (g[i] as number));
   }
 
   clear(): void {
@@ -194,13 +191,25 @@ class WrState {
   lmax = 0.5;
 }
 
+/** Deepest path a walk records (a tree of 10^6 entries is 6–7 levels). */
+const MAX_DEPTH = 64;
+const PV_STRIDE = 32;
+const SL_STRIDE = 16;
+const MT_STRIDE = 8;
+/** Arena capacity (nodes) of a new tree's first node. */
+const MIN_CAP = 8;
+
 function isValidIndex(i: number): boolean {
   return Number.isSafeInteger(i) && i >= 0;
 }
 
 export class MapleTree<T = unknown> {
-  /** null (empty), a MapleNode, or a single entry stored at index 0 with no node. */
-  private root: unknown = null;
+  /**
+   * The root: a node id (≥ 0), or −1 when the tree has no node — then
+   * `rootEntry` is null (empty) or the single entry stored at index 0.
+   */
+  private rootNode = -1;
+  private rootEntry: unknown = null;
   private _height = 0;
   /** MT_FLAGS_ALLOC_RANGE (mt_is_alloc). */
   readonly isAlloc: boolean;
@@ -219,10 +228,30 @@ export class MapleTree<T = unknown> {
    * as mas_find/mas_prev and vma_iter_store (__mas_set_range on an active
    * state) do; a write recovers the leaf's ancestors by its parent links.
    */
-  private curLeaf: MapleNode | null = null;
+  private curLeaf = -1;
   private curMin = 0;
   private curMax = 0;
   private curSeq = -1;
+
+  /**
+   * The node slab: this tree's nodes are records in three arenas, indexed
+   * by node id, as the kernel's are 256-byte slab objects. `pv`: PV_STRIDE
+   * doubles per node (15 pivots, then at GAP_AT the 10 gaps of an arange
+   * node); `sl`: SL_STRIDE slots per node (entries in a leaf, child ids in an
+   * internal node); `mt`: MT_STRIDE ints of metadata (end, type, parent id
+   * or −1, offset in the parent, offset of the largest gap, freed flag).
+   * The arenas grow by doubling, only in begin()/bulkAlloc() (a write's
+   * preallocation), so no write sees them move.
+   */
+  private pv = new Float64Array(0);
+  private sl: unknown[] = [];
+  private mt = new Int32Array(0);
+  /** Ids handed out so far (the arena's high-water mark), and its capacity. */
+  private top = 0;
+  private cap = 0;
+  /** Recycled ids. */
+  private freeIds = new Int32Array(0);
+  private nfree = 0;
 
   private readonly internalType: NodeType;
   private readonly lp = new Path();
@@ -232,13 +261,13 @@ export class MapleTree<T = unknown> {
   private bigA = new Big();
   private bigB = new Big();
   /** Nodes freed during the current write, recycled when it ends (RCU-style). */
-  private readonly graveyard: MapleNode[] = [];
+  private readonly graveyard: number[] = [];
   private graves = 0;
   /** searchRev's stack (one frame per level). */
-  private readonly sNode: MapleNode[] = [];
-  private readonly sOff = new Int32Array(64);
-  private readonly sMin = new Float64Array(64);
-  private readonly sHi = new Float64Array(64);
+  private readonly sNode = new Int32Array(MAX_DEPTH);
+  private readonly sOff = new Int32Array(MAX_DEPTH);
+  private readonly sMin = new Float64Array(MAX_DEPTH);
+  private readonly sHi = new Float64Array(MAX_DEPTH);
   /** Nodes the slab will still hand out before failing (fault injection). */
   private allocBudget = Number.POSITIVE_INFINITY;
   /** MA_STATE_BULK: between bulkBegin() and bulkEnd(). */
@@ -266,7 +295,7 @@ export class MapleTree<T = unknown> {
   }
 
   get isEmpty(): boolean {
-    return this.root === null;
+    return this.rootNode < 0 && this.rootEntry === null;
   }
 
   /** Options for a tree with the same flags (mtree_dup requires them). */
@@ -293,12 +322,13 @@ export class MapleTree<T = unknown> {
 
   /** mtree_load: the entry whose range contains `index`. */
   load(index: number): T | undefined {
-    const root = this.root;
+    const root = this.rootNode;
     if (!(index >= 0 && index <= MAPLE_MAX)) return undefined;
-    if (!(root instanceof MapleNode)) {
-      if (root !== null && root !== ZERO_ENTRY && index === 0) {
+    if (root < 0) {
+      const v = this.rootEntry;
+      if (v !== null && v !== ZERO_ENTRY && index === 0) {
         this.foundFirst = this.foundLast = 0;
-        return root as T;
+        return v as T;
       }
       return undefined;
     }
@@ -308,16 +338,17 @@ export class MapleTree<T = unknown> {
     let max = MAPLE_MAX;
     for (;;) {
       c.nodesVisited++;
-      const e = n.end;
-      const piv = n.pivot;
+      const e = this.mt[n << 3] as number;
+      const piv = this.pv;
+      const pivB = n << 5;
       let i = 0;
-      while (i < e && (piv[i] as number) < index) i++;
+      while (i < e && (piv[pivB + i] as number) < index) i++;
       c.slotsScanned += i + 1;
-      const lo = i === 0 ? min : (piv[i - 1] as number) + 1;
-      const hi = i < e ? (piv[i] as number) : max;
-      const s = n.slot[i];
-      if (n.type !== LEAF) {
-        n = s as MapleNode;
+      const lo = i === 0 ? min : (piv[pivB + i - 1] as number) + 1;
+      const hi = i < e ? (piv[pivB + i] as number) : max;
+      const s = this.sl[(n << 4) + i];
+      if (this.mt[(n << 3) + M_TYPE] !== LEAF) {
+        n = s as number;
         min = lo;
         max = hi;
         continue;
@@ -335,12 +366,12 @@ export class MapleTree<T = unknown> {
    * foundFirst/foundLast.
    */
   find(index: number, max: number = MAPLE_MAX): T | undefined {
-    const root = this.root;
     if (!(index >= 0 && index <= MAPLE_MAX)) return undefined;
-    if (!(root instanceof MapleNode)) {
-      if (root !== null && index === 0 && root !== ZERO_ENTRY) {
+    if (this.rootNode < 0) {
+      const v = this.rootEntry;
+      if (v !== null && index === 0 && v !== ZERO_ENTRY) {
         this.foundFirst = this.foundLast = 0;
-        return root as T;
+        return v as T;
       }
       return undefined;
     }
@@ -351,15 +382,16 @@ export class MapleTree<T = unknown> {
       const n = this.leafOf(from);
       const nmin = this.curMin;
       const nmax = this.curMax;
-      const e = n.end;
-      const piv = n.pivot;
+      const e = this.mt[n << 3] as number;
+      const piv = this.pv;
+      const pivB = n << 5;
       let i = 0;
-      while (i < e && (piv[i] as number) < from) i++;
+      while (i < e && (piv[pivB + i] as number) < from) i++;
       scanned += i + 1;
-      let lo = i === 0 ? nmin : (piv[i - 1] as number) + 1;
+      let lo = i === 0 ? nmin : (piv[pivB + i - 1] as number) + 1;
       for (; i <= e && lo <= max; i++) {
-        const hi = i < e ? (piv[i] as number) : nmax;
-        const s = n.slot[i];
+        const hi = i < e ? (piv[pivB + i] as number) : nmax;
+        const s = this.sl[(n << 4) + i];
         if (s !== null && s !== ZERO_ENTRY) {
           this.foundFirst = lo;
           this.foundLast = hi;
@@ -381,12 +413,12 @@ export class MapleTree<T = unknown> {
    * after `min` (mas_find_rev / vma_prev), XA_ZERO_ENTRY skipped.
    */
   findRev(index: number, min = 0): T | undefined {
-    const root = this.root;
     if (!(index >= 0 && index <= MAPLE_MAX)) return undefined;
-    if (!(root instanceof MapleNode)) {
-      if (root !== null && root !== ZERO_ENTRY && min === 0) {
+    if (this.rootNode < 0) {
+      const v = this.rootEntry;
+      if (v !== null && v !== ZERO_ENTRY && min === 0) {
         this.foundFirst = this.foundLast = 0;
-        return root as T;
+        return v as T;
       }
       return undefined;
     }
@@ -397,20 +429,21 @@ export class MapleTree<T = unknown> {
       const n = this.leafOf(from);
       const nmin = this.curMin;
       const nmax = this.curMax;
-      const e = n.end;
-      const piv = n.pivot;
+      const e = this.mt[n << 3] as number;
+      const piv = this.pv;
+      const pivB = n << 5;
       let i = 0;
-      while (i < e && (piv[i] as number) < from) i++;
+      while (i < e && (piv[pivB + i] as number) < from) i++;
       scanned += i + 1;
-      let hi = i < e ? (piv[i] as number) : nmax;
+      let hi = i < e ? (piv[pivB + i] as number) : nmax;
       let done = false;
       for (; i >= 0; i--) {
         if (hi < min) {
           done = true;
           break;
         }
-        const lo = i === 0 ? nmin : (piv[i - 1] as number) + 1;
-        const s = n.slot[i];
+        const lo = i === 0 ? nmin : (piv[pivB + i - 1] as number) + 1;
+        const s = this.sl[(n << 4) + i];
         if (s !== null && s !== ZERO_ENTRY) {
           this.foundFirst = lo;
           this.foundLast = hi;
@@ -436,26 +469,27 @@ export class MapleTree<T = unknown> {
    * lies in it (one node visited), else by a walk from the root. Either way
    * the walk state is left on it: its range is curMin … curMax.
    */
-  private leafOf(index: number): MapleNode {
+  private leafOf(index: number): number {
     const c = this.counters;
     if (this.inCursor(index)) {
       c.nodesVisited++;
-      return this.curLeaf as MapleNode;
+      return this.curLeaf;
     }
     const leafDepth = this._height - 1;
-    let n = this.root as MapleNode;
+    let n = this.rootNode;
     let nmin = 0;
     let nmax = MAPLE_MAX;
     let scanned = 0;
     for (let d = 0; d < leafDepth; d++) {
-      const e = n.end;
-      const piv = n.pivot;
+      const e = this.mt[n << 3] as number;
+      const piv = this.pv;
+      const pivB = n << 5;
       let i = 0;
-      while (i < e && (piv[i] as number) < index) i++;
+      while (i < e && (piv[pivB + i] as number) < index) i++;
       scanned += i + 1;
-      if (i > 0) nmin = (piv[i - 1] as number) + 1;
-      if (i < e) nmax = piv[i] as number;
-      n = n.slot[i] as MapleNode;
+      if (i > 0) nmin = (piv[pivB + i - 1] as number) + 1;
+      if (i < e) nmax = piv[pivB + i] as number;
+      n = this.sl[(n << 4) + i] as number;
     }
     c.nodesVisited += leafDepth + 1;
     c.slotsScanned += scanned;
@@ -468,7 +502,7 @@ export class MapleTree<T = unknown> {
     return this.curSeq === this.seq && index >= this.curMin && index <= this.curMax;
   }
 
-  private setCursor(leaf: MapleNode, min: number, max: number): void {
+  private setCursor(leaf: number, min: number, max: number): void {
     this.curLeaf = leaf;
     this.curMin = min;
     this.curMax = max;
@@ -485,8 +519,7 @@ export class MapleTree<T = unknown> {
     let at = from;
     while (at <= to) {
       if (this.seq !== seq) throw new Error('MapleTree modified during iteration');
-      const root = this.root;
-      if (!(root instanceof MapleNode)) {
+      if (this.rootNode < 0) {
         const v = this.find(at, to);
         if (v !== undefined) yield [0, 0, v];
         return;
@@ -494,16 +527,17 @@ export class MapleTree<T = unknown> {
       const p = this.tp;
       const leafDepth = this._height - 1;
       this.descend(p, at, leafDepth);
-      const leaf = p.node[leafDepth] as MapleNode;
+      const leaf = p.node[leafDepth] as number;
       const lmax = p.max[leafDepth] as number;
-      const piv = leaf.pivot;
-      const e = leaf.end;
+      const piv = this.pv;
+      const pivB = leaf << 5;
+      const e = this.mt[leaf << 3] as number;
       let i = p.slot;
-      let lo = i === 0 ? (p.min[leafDepth] as number) : (piv[i - 1] as number) + 1;
+      let lo = i === 0 ? (p.min[leafDepth] as number) : (piv[pivB + i - 1] as number) + 1;
       for (; i <= e; i++) {
         if (lo > to) return;
-        const hi = i < e ? (piv[i] as number) : lmax;
-        const s = leaf.slot[i];
+        const hi = i < e ? (piv[pivB + i] as number) : lmax;
+        const s = this.sl[(leaf << 4) + i];
         if (s !== null && s !== ZERO_ENTRY) {
           yield [lo, hi, s as T];
           if (this.seq !== seq) throw new Error('MapleTree modified during iteration');
@@ -536,35 +570,36 @@ export class MapleTree<T = unknown> {
    * leaf by leaf (what mt_dump prints at the leaves).
    */
   *ranges(): Generator<[number, number, T | null | ZeroEntry]> {
-    const root = this.root;
-    if (root === null) {
-      yield [0, MAPLE_MAX, null];
-      return;
-    }
-    if (!(root instanceof MapleNode)) {
-      yield [0, 0, root as T];
+    const root = this.rootNode;
+    if (root < 0) {
+      const v = this.rootEntry;
+      if (v === null) {
+        yield [0, MAPLE_MAX, null];
+        return;
+      }
+      yield [0, 0, v as T];
       yield [1, MAPLE_MAX, null];
       return;
     }
-    const stack: Array<[MapleNode, number, number]> = [[root, 0, MAPLE_MAX]];
+    const stack: Array<[number, number, number]> = [[root, 0, MAPLE_MAX]];
     while (stack.length > 0) {
-      const [n, min, max] = stack.pop() as [MapleNode, number, number];
+      const [n, min, max] = stack.pop() as [number, number, number];
       let lo = min;
-      if (n.type === LEAF) {
-        for (let i = 0; i <= n.end; i++) {
-          const hi = n.pivotAt(i, max);
-          yield [lo, hi, n.slot[i] as T | null | ZeroEntry];
+      if (this.mt[(n << 3) + M_TYPE] === LEAF) {
+        for (let i = 0; i <= (this.mt[n << 3] as number); i++) {
+          const hi = this.pivotAt(n, i, max);
+          yield [lo, hi, this.sl[(n << 4) + i] as T | null | ZeroEntry];
           lo = hi + 1;
         }
         continue;
       }
-      const kids: Array<[MapleNode, number, number]> = [];
-      for (let i = 0; i <= n.end; i++) {
-        const hi = n.pivotAt(i, max);
-        kids.push([n.slot[i] as MapleNode, lo, hi]);
+      const kids: Array<[number, number, number]> = [];
+      for (let i = 0; i <= (this.mt[n << 3] as number); i++) {
+        const hi = this.pivotAt(n, i, max);
+        kids.push([this.sl[(n << 4) + i] as number, lo, hi]);
         lo = hi + 1;
       }
-      for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i] as [MapleNode, number, number]);
+      for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i] as [number, number, number]);
     }
   }
 
@@ -592,33 +627,41 @@ export class MapleTree<T = unknown> {
     return v;
   }
 
-  /** Frees every node (mtree_destroy). */
+  /** Frees every node (mtree_destroy); the slab's arenas are released. */
   destroy(): void {
-    if (this.root instanceof MapleNode) {
-      this.freeSubtree(this.root);
+    if (this.rootNode >= 0) {
+      this.freeSubtree(this.rootNode);
       this.releaseGraveyard();
     }
-    this.root = null;
+    this.rootNode = -1;
+    this.rootEntry = null;
     this._height = 0;
+    this.pv = new Float64Array(0);
+    this.sl = [];
+    this.mt = new Int32Array(0);
+    this.freeIds = new Int32Array(0);
+    this.top = this.cap = this.nfree = 0;
     this.seq++;
   }
 
   /** True if any entry (XA_ZERO_ENTRY included) intersects [first, last]. */
   private occupied(first: number, last: number): boolean {
-    const root = this.root;
-    if (!(root instanceof MapleNode)) return root !== null && first === 0;
+    if (this.rootNode < 0) return this.rootEntry !== null && first === 0;
     let at = first;
     for (;;) {
       const p = this.tp;
       this.descend(p, at, this._height - 1);
-      const leaf = p.node[this._height - 1] as MapleNode;
+      const leaf = p.node[this._height - 1] as number;
       const lmax = p.max[this._height - 1] as number;
       let i = p.slot;
-      let lo = i === 0 ? (p.min[this._height - 1] as number) : (leaf.pivot[i - 1] as number) + 1;
-      for (; i <= leaf.end; i++) {
+      let lo =
+        i === 0
+          ? (p.min[this._height - 1] as number)
+          : (this.pv[(leaf << 5) + i - 1] as number) + 1;
+      for (; i <= (this.mt[leaf << 3] as number); i++) {
         if (lo > last) return false;
-        if (leaf.slot[i] !== null) return true;
-        lo = leaf.pivotAt(i, lmax) + 1;
+        if (this.sl[(leaf << 4) + i] !== null) return true;
+        lo = this.pivotAt(leaf, i, lmax) + 1;
       }
       if (lmax >= last) return false;
       at = lmax + 1;
@@ -631,7 +674,7 @@ export class MapleTree<T = unknown> {
     const po = p.off;
     const pmin = p.min;
     const pmax = p.max;
-    let n = this.root as MapleNode;
+    let n = this.rootNode;
     let min = 0;
     let max = MAPLE_MAX;
     let scanned = 0;
@@ -640,10 +683,11 @@ export class MapleTree<T = unknown> {
     pmin[0] = 0;
     pmax[0] = MAPLE_MAX;
     for (let d = 0; ; d++) {
-      const e = n.end;
-      const piv = n.pivot;
+      const e = this.mt[n << 3] as number;
+      const piv = this.pv;
+      const pivB = n << 5;
       let i = 0;
-      while (i < e && (piv[i] as number) < index) i++;
+      while (i < e && (piv[pivB + i] as number) < index) i++;
       scanned += i + 1;
       if (d === depth) {
         p.slot = i;
@@ -652,9 +696,9 @@ export class MapleTree<T = unknown> {
         c.slotsScanned += scanned;
         return;
       }
-      if (i > 0) min = (piv[i - 1] as number) + 1;
-      if (i < e) max = piv[i] as number;
-      n = n.slot[i] as MapleNode;
+      if (i > 0) min = (piv[pivB + i - 1] as number) + 1;
+      if (i < e) max = piv[pivB + i] as number;
+      n = this.sl[(n << 4) + i] as number;
       pn[d + 1] = n;
       po[d + 1] = i;
       pmin[d + 1] = min;
@@ -672,18 +716,19 @@ export class MapleTree<T = unknown> {
     const lp = this.lp;
     const d = this._height - 1;
     if (this.inCursor(index)) {
-      let n = this.curLeaf as MapleNode;
-      const e = n.end;
-      const piv = n.pivot;
+      let n = this.curLeaf as number;
+      const e = this.mt[n << 3] as number;
+      const piv = this.pv;
+      const pivB = n << 5;
       let i = 0;
-      while (i < e && (piv[i] as number) < index) i++;
+      while (i < e && (piv[pivB + i] as number) < index) i++;
       lp.slot = i;
       lp.min[d] = this.curMin;
       lp.max[d] = this.curMax;
       for (let k = d; k > 0; k--) {
         lp.node[k] = n;
-        lp.off[k] = n.pslot;
-        n = n.parent as MapleNode;
+        lp.off[k] = this.mt[(n << 3) + M_PSLOT] as number;
+        n = this.mt[(n << 3) + M_PARENT] as number;
       }
       lp.node[0] = n;
       lp.off[0] = 0;
@@ -698,17 +743,21 @@ export class MapleTree<T = unknown> {
 
   /** A store; `exclusive` (mas_insert): −EEXIST if any of [first, last] is occupied. */
   private write(first: number, last: number, entry: unknown, exclusive = false): number {
-    if (!(this.root instanceof MapleNode)) {
-      if (exclusive && this.root !== null && first === 0) return -EEXIST;
+    if (this.rootNode < 0) {
+      if (exclusive && this.rootEntry !== null && first === 0) return -EEXIST;
+      this.ensure(1);
       return this.storeRoot(first, last, entry);
     }
     const h = this._height;
+    // Room for the worst case (a split to the root and a new root), before
+    // anything of the tree is read.
+    this.ensure(3 * h + 4);
     const leafDepth = h - 1;
     const lp = this.lp;
     // From the cursor the ancestors' ranges are not known: a spanning store
     // or a rebuild, which need them, walks again from the root.
     const partial = this.walkTo(first);
-    const leaf = lp.node[leafDepth] as MapleNode;
+    const leaf = lp.node[leafDepth] as number;
     const lmin = lp.min[leafDepth] as number;
     const lmax = lp.max[leafDepth] as number;
 
@@ -731,25 +780,27 @@ export class MapleTree<T = unknown> {
     }
 
     let off = lp.slot;
-    const piv = leaf.pivot;
-    const e = leaf.end;
-    let rMin = off === 0 ? lmin : (piv[off - 1] as number) + 1;
+    const piv = this.pv;
+    const pivB = leaf << 5;
+    const e = this.mt[leaf << 3] as number;
+    let rMin = off === 0 ? lmin : (piv[pivB + off - 1] as number) + 1;
     let offEnd = off;
-    while (offEnd < e && (piv[offEnd] as number) < last) offEnd++;
-    let endPiv = offEnd < e ? (piv[offEnd] as number) : lmax;
-    if (exclusive) for (let i = off; i <= offEnd; i++) if (leaf.slot[i] !== null) return -EEXIST;
+    while (offEnd < e && (piv[pivB + offEnd] as number) < last) offEnd++;
+    let endPiv = offEnd < e ? (piv[pivB + offEnd] as number) : lmax;
+    if (exclusive)
+      for (let i = off; i <= offEnd; i++) if (this.sl[(leaf << 4) + i] !== null) return -EEXIST;
     if (entry === null) {
       // mas_wr_extend_null: swallow the NULL ranges on both sides.
-      if (leaf.slot[off] === null) first = rMin;
-      else if (first === rMin && off > 0 && leaf.slot[off - 1] === null) {
+      if (this.sl[(leaf << 4) + off] === null) first = rMin;
+      else if (first === rMin && off > 0 && this.sl[(leaf << 4) + off - 1] === null) {
         off--;
-        rMin = off === 0 ? lmin : (piv[off - 1] as number) + 1;
+        rMin = off === 0 ? lmin : (piv[pivB + off - 1] as number) + 1;
         first = rMin;
       }
-      if (leaf.slot[offEnd] === null) last = endPiv;
-      else if (last === endPiv && offEnd < e && leaf.slot[offEnd + 1] === null) {
+      if (this.sl[(leaf << 4) + offEnd] === null) last = endPiv;
+      else if (last === endPiv && offEnd < e && this.sl[(leaf << 4) + offEnd + 1] === null) {
         offEnd++;
-        endPiv = offEnd < e ? (piv[offEnd] as number) : lmax;
+        endPiv = offEnd < e ? (piv[pivB + offEnd] as number) : lmax;
         last = endPiv;
       }
     }
@@ -757,8 +808,8 @@ export class MapleTree<T = unknown> {
     if (off === offEnd && rMin === first && endPiv === last) {
       // exact_fit: replace the pointer in place.
       if (!this.begin(ST_EXACT, h, leafDepth, false)) return -ENOMEM;
-      const old = leaf.slot[off];
-      leaf.slot[off] = entry;
+      const old = this.sl[(leaf << 4) + off];
+      this.sl[(leaf << 4) + off] = entry;
       if (this.isAlloc && (old === null) !== (entry === null)) this.leafChanged(lp, leafDepth);
       const r = this.end();
       this.setCursor(leaf, lmin, lmax);
@@ -787,11 +838,11 @@ export class MapleTree<T = unknown> {
       // The leaf's new contents, in a big node, rebuilt upward.
       const big = this.bigA;
       big.clear();
-      if (off > 0) big.pushNode(leaf, 0, off - 1, lmax);
-      if (first > rMin) big.push(first - 1, leaf.slot[off], 0);
+      if (off > 0) this.pushNode(big, leaf, 0, off - 1, lmax);
+      if (first > rMin) big.push(first - 1, this.sl[(leaf << 4) + off], 0);
       big.push(last, entry, 0);
-      if (last < endPiv) big.push(endPiv, leaf.slot[offEnd], 0);
-      if (offEnd < e) big.pushNode(leaf, offEnd + 1, e, lmax);
+      if (last < endPiv) big.push(endPiv, this.sl[(leaf << 4) + offEnd], 0);
+      if (offEnd < e) this.pushNode(big, leaf, offEnd + 1, e, lmax);
       this.freeNode(leaf);
       this.rp.copyFrom(lp, leafDepth);
       this.rebuild(leafDepth, LEAF, type === ST_SPLIT);
@@ -815,7 +866,7 @@ export class MapleTree<T = unknown> {
     if (this.isAlloc) this.leafChanged(lp, leafDepth);
     const r = this.end();
     // The leaf changed in place or was replaced in lp: the walk state holds.
-    this.setCursor(lp.node[leafDepth] as MapleNode, lmin, lmax);
+    this.setCursor(lp.node[leafDepth] as number, lmin, lmax);
     return r;
   }
 
@@ -825,26 +876,25 @@ export class MapleTree<T = unknown> {
    * or `src` itself (in place: the slots after the write move by the change
    * in count). The result fits the node (checked by the classification).
    */
-  private writeLeaf(
-    dst: MapleNode,
-    src: MapleNode,
-    off: number,
-    offEnd: number,
-    entry: unknown,
-  ): void {
+  private writeLeaf(dst: number, src: number, off: number, offEnd: number, entry: unknown): void {
     const w = this.wr;
     const first = w.first;
     const last = w.last;
     const rMin = w.rMin;
     const endPiv = w.endPiv;
     const lmax = w.lmax;
-    const e = src.end;
-    const sPiv = src.pivot;
-    const sSlot = src.slot;
-    const dPiv = dst.pivot;
-    const dSlot = dst.slot;
-    const headV = sSlot[off];
-    const tailV = sSlot[offEnd];
+    const e = this.mt[src << 3] as number;
+    // Source and destination are records of the same arenas.
+    const sPiv = this.pv;
+    const sPivB = src << 5;
+    const sSlot = this.sl;
+    const sSlotB = src << 4;
+    const dPiv = sPiv;
+    const dPivB = dst << 5;
+    const dSlot = sSlot;
+    const dSlotB = dst << 4;
+    const headV = sSlot[sSlotB + off];
+    const tailV = sSlot[sSlotB + offEnd];
     const head = first > rMin ? 1 : 0;
     const tail = last < endPiv ? 1 : 0;
     const from = offEnd + 1; // first old slot after the write
@@ -852,49 +902,49 @@ export class MapleTree<T = unknown> {
     const newEnd = to + (e - from);
     if (dst !== src) {
       for (let i = 0; i < off; i++) {
-        dSlot[i] = sSlot[i];
-        dPiv[i] = sPiv[i] as number;
+        dSlot[dSlotB + i] = sSlot[sSlotB + i];
+        dPiv[dPivB + i] = sPiv[sPivB + i] as number;
       }
       for (let i = from, k = to; i <= e; i++, k++) {
-        dSlot[k] = sSlot[i];
-        if (k < 15) dPiv[k] = i < e ? (sPiv[i] as number) : lmax;
+        dSlot[dSlotB + k] = sSlot[sSlotB + i];
+        if (k < 15) dPiv[dPivB + k] = i < e ? (sPiv[sPivB + i] as number) : lmax;
       }
     } else if (to > from) {
       for (let i = e, k = newEnd; i >= from; i--, k--) {
-        dSlot[k] = sSlot[i];
-        if (k < 15) dPiv[k] = i < e ? (sPiv[i] as number) : lmax;
+        dSlot[dSlotB + k] = sSlot[sSlotB + i];
+        if (k < 15) dPiv[dPivB + k] = i < e ? (sPiv[sPivB + i] as number) : lmax;
       }
     } else if (to < from) {
       for (let i = from, k = to; i <= e; i++, k++) {
-        dSlot[k] = sSlot[i];
-        if (k < 15) dPiv[k] = i < e ? (sPiv[i] as number) : lmax;
+        dSlot[dSlotB + k] = sSlot[sSlotB + i];
+        if (k < 15) dPiv[dPivB + k] = i < e ? (sPiv[sPivB + i] as number) : lmax;
       }
-      for (let k = newEnd + 1; k <= e; k++) dSlot[k] = null;
+      for (let k = newEnd + 1; k <= e; k++) dSlot[dSlotB + k] = null;
     }
     let k = off;
     if (head) {
-      dSlot[k] = headV;
-      dPiv[k++] = first - 1;
+      dSlot[dSlotB + k] = headV;
+      dPiv[dPivB + k++] = first - 1;
     }
-    dSlot[k] = entry;
-    if (k < 15) dPiv[k] = last;
+    dSlot[dSlotB + k] = entry;
+    if (k < 15) dPiv[dPivB + k] = last;
     k++;
     if (tail) {
-      dSlot[k] = tailV;
-      if (k < 15) dPiv[k] = endPiv;
+      dSlot[dSlotB + k] = tailV;
+      if (k < 15) dPiv[dPivB + k] = endPiv;
     }
-    dst.end = newEnd;
+    this.mt[dst << 3] = newEnd;
     this.counters.slotsScanned += newEnd + 1;
   }
 
   /** The tree is empty or a single entry at index 0: no node yet (mas_store_root). */
   private storeRoot(first: number, last: number, entry: unknown): number {
-    const old = this.root;
+    const old = this.rootEntry;
     const plain = first === 0 && last === 0;
     if (entry === null || plain) {
       if (!this.begin(ST_ROOT, 0, 0, false)) return -ENOMEM;
-      if (plain) this.root = entry;
-      else if (first === 0) this.root = null;
+      if (plain) this.rootEntry = entry;
+      else if (first === 0) this.rootEntry = null;
       return this.end();
     }
     if (!this.begin(ST_ROOT, 0, 0, true)) return -ENOMEM;
@@ -906,23 +956,24 @@ export class MapleTree<T = unknown> {
     if (last < MAPLE_MAX) big.push(MAPLE_MAX, null, 0);
     const n = this.alloc(LEAF);
     this.fill(n, big, 0, big.n, 0, MAPLE_MAX);
-    this.root = n;
+    this.rootEntry = null;
+    this.setRoot(n);
     this._height = 1;
     return this.end();
   }
 
   /** A store over [0, MAPLE_MAX]: everything is replaced by one leaf (or nothing). */
   private newRoot(entry: unknown): void {
-    this.freeSubtree(this.root as MapleNode);
+    this.freeSubtree(this.rootNode);
+    this.rootNode = -1;
     if (entry === null) {
-      this.root = null;
       this._height = 0;
       return;
     }
     const n = this.alloc(LEAF);
-    n.slot[0] = entry;
-    n.end = 0;
-    this.root = n;
+    this.sl[n << 4] = entry;
+    this.mt[n << 3] = 0;
+    this.setRoot(n);
     this._height = 1;
   }
 
@@ -936,32 +987,36 @@ export class MapleTree<T = unknown> {
     const leafDepth = this._height - 1;
     const lp = this.lp;
     const rp = this.rp;
-    const rNode = rp.node[leafDepth] as MapleNode;
+    const rNode = rp.node[leafDepth] as number;
     const rmax = rp.max[leafDepth] as number;
-    const lNode = lp.node[leafDepth] as MapleNode;
+    const lNode = lp.node[leafDepth] as number;
     const lmin = lp.min[leafDepth] as number;
     const lmax = lp.max[leafDepth] as number;
     let offL = lp.slot;
-    let rMin = offL === 0 ? lmin : (lNode.pivot[offL - 1] as number) + 1;
+    let rMin = offL === 0 ? lmin : (this.pv[(lNode << 5) + offL - 1] as number) + 1;
     let offR = moved ? -1 : rp.slot;
     if (entry === null) {
-      if (lNode.slot[offL] === null) first = rMin;
-      else if (first === rMin && offL > 0 && lNode.slot[offL - 1] === null) {
+      if (this.sl[(lNode << 4) + offL] === null) first = rMin;
+      else if (first === rMin && offL > 0 && this.sl[(lNode << 4) + offL - 1] === null) {
         offL--;
-        rMin = offL === 0 ? lmin : (lNode.pivot[offL - 1] as number) + 1;
+        rMin = offL === 0 ? lmin : (this.pv[(lNode << 5) + offL - 1] as number) + 1;
         first = rMin;
       }
       if (moved) {
-        if (rNode.slot[0] === null) {
+        if (this.sl[(rNode << 4) + 0] === null) {
           offR = 0;
-          last = rNode.pivotAt(0, rmax);
+          last = this.pivotAt(rNode, 0, rmax);
         }
       } else {
-        const endPiv = rNode.pivotAt(offR, rmax);
-        if (rNode.slot[offR] === null) last = endPiv;
-        else if (last === endPiv && offR < rNode.end && rNode.slot[offR + 1] === null) {
+        const endPiv = this.pivotAt(rNode, offR, rmax);
+        if (this.sl[(rNode << 4) + offR] === null) last = endPiv;
+        else if (
+          last === endPiv &&
+          offR < (this.mt[rNode << 3] as number) &&
+          this.sl[(rNode << 4) + offR + 1] === null
+        ) {
           offR++;
-          last = rNode.pivotAt(offR, rmax);
+          last = this.pivotAt(rNode, offR, rmax);
         }
       }
     }
@@ -971,14 +1026,15 @@ export class MapleTree<T = unknown> {
     }
     const big = this.bigA;
     big.clear();
-    if (offL > 0) big.pushNode(lNode, 0, offL - 1, lmax);
-    if (first > rMin) big.push(first - 1, lNode.slot[offL], 0);
+    if (offL > 0) this.pushNode(big, lNode, 0, offL - 1, lmax);
+    if (first > rMin) big.push(first - 1, this.sl[(lNode << 4) + offL], 0);
     big.push(last, entry, 0);
     if (offR >= 0) {
-      const endPiv = rNode.pivotAt(offR, rmax);
-      if (last < endPiv) big.push(endPiv, rNode.slot[offR], 0);
+      const endPiv = this.pivotAt(rNode, offR, rmax);
+      if (last < endPiv) big.push(endPiv, this.sl[(rNode << 4) + offR], 0);
     }
-    if (offR < rNode.end) big.pushNode(rNode, offR + 1, rNode.end, rmax);
+    if (offR < (this.mt[rNode << 3] as number))
+      this.pushNode(big, rNode, offR + 1, this.mt[rNode << 3] as number, rmax);
     this.freeNode(lNode);
     this.freeNode(rNode);
     this.rebuild(leafDepth, LEAF, false);
@@ -1008,22 +1064,23 @@ export class MapleTree<T = unknown> {
       const cap = SLOTS[type] as number;
       let lo = lp.min[d] as number;
       let hi = rp.max[d] as number;
-      const PL0 = lp.node[d - 1] as MapleNode;
-      const PR0 = rp.node[d - 1] as MapleNode;
+      const PL0 = lp.node[d - 1] as number;
+      const PR0 = rp.node[d - 1] as number;
       if (cur.n - 1 < (MIN_END[type] as number) && !this.bulk) {
         // Too little data: take in a neighbour (right first).
         const oR = rp.off[d] as number;
         const oL = lp.off[d] as number;
-        if (oR < PR0.end) {
-          const s = PR0.slot[oR + 1] as MapleNode;
-          const sMax = PR0.pivotAt(oR + 1, rp.max[d - 1] as number);
-          cur.pushNode(s, 0, s.end, sMax);
+        if (oR < (this.mt[PR0 << 3] as number)) {
+          const s = this.sl[(PR0 << 4) + oR + 1] as number;
+          const sMax = this.pivotAt(PR0, oR + 1, rp.max[d - 1] as number);
+          this.pushNode(cur, s, 0, this.mt[s << 3] as number, sMax);
           this.freeNode(s);
           this.setPath(rp, d, s, oR + 1, hi + 1, sMax);
           hi = sMax;
         } else if (oL > 0) {
-          const s = PL0.slot[oL - 1] as MapleNode;
-          const sMin = oL - 1 === 0 ? (lp.min[d - 1] as number) : (PL0.pivot[oL - 2] as number) + 1;
+          const s = this.sl[(PL0 << 4) + oL - 1] as number;
+          const sMin =
+            oL - 1 === 0 ? (lp.min[d - 1] as number) : (this.pv[(PL0 << 5) + oL - 2] as number) + 1;
           this.prependNode(s, lo - 1);
           this.freeNode(s);
           this.setPath(lp, d, s, oL - 1, sMin, lo - 1);
@@ -1031,16 +1088,16 @@ export class MapleTree<T = unknown> {
         } else if (hi !== MAPLE_MAX) {
           const tp = this.tp;
           this.descend(tp, hi + 1, d);
-          const s = tp.node[d] as MapleNode;
+          const s = tp.node[d] as number;
           const sMax = tp.max[d] as number;
-          cur.pushNode(s, 0, s.end, sMax);
+          this.pushNode(cur, s, 0, this.mt[s << 3] as number, sMax);
           this.freeNode(s);
           rp.copyFrom(tp, d);
           hi = sMax;
         } else if (lo !== 0) {
           const tp = this.tp;
           this.descend(tp, lo - 1, d);
-          const s = tp.node[d] as MapleNode;
+          const s = tp.node[d] as number;
           this.prependNode(s, lo - 1);
           this.freeNode(s);
           lp.copyFrom(tp, d);
@@ -1053,18 +1110,20 @@ export class MapleTree<T = unknown> {
         if (hi === MAPLE_MAX) space--;
         const oL = lp.off[d] as number;
         const oR = rp.off[d] as number;
-        const left = oL > 0 ? (PL0.slot[oL - 1] as MapleNode) : null;
-        const right = oR < PR0.end ? (PR0.slot[oR + 1] as MapleNode) : null;
-        if (left !== null && cur.n + left.end + 1 < space) {
-          const sMin = oL - 1 === 0 ? (lp.min[d - 1] as number) : (PL0.pivot[oL - 2] as number) + 1;
+        const left = oL > 0 ? (this.sl[(PL0 << 4) + oL - 1] as number) : null;
+        const right =
+          oR < (this.mt[PR0 << 3] as number) ? (this.sl[(PR0 << 4) + oR + 1] as number) : null;
+        if (left !== null && cur.n + (this.mt[left << 3] as number) + 1 < space) {
+          const sMin =
+            oL - 1 === 0 ? (lp.min[d - 1] as number) : (this.pv[(PL0 << 5) + oL - 2] as number) + 1;
           this.prependNode(left, lo - 1);
           this.freeNode(left);
           this.setPath(lp, d, left, oL - 1, sMin, lo - 1);
           lo = sMin;
           this.counters.bump('maple.push_left');
-        } else if (right !== null && cur.n + right.end + 1 < space) {
-          const sMax = PR0.pivotAt(oR + 1, rp.max[d - 1] as number);
-          cur.pushNode(right, 0, right.end, sMax);
+        } else if (right !== null && cur.n + (this.mt[right << 3] as number) + 1 < space) {
+          const sMax = this.pivotAt(PR0, oR + 1, rp.max[d - 1] as number);
+          this.pushNode(cur, right, 0, this.mt[right << 3] as number, sMax);
           this.freeNode(right);
           this.setPath(rp, d, right, oR + 1, hi + 1, sMax);
           hi = sMax;
@@ -1077,23 +1136,25 @@ export class MapleTree<T = unknown> {
       const nodes = this.distribute(type, lo, hi);
 
       // The parent level's data.
-      const PL = lp.node[d - 1] as MapleNode;
-      const PR = rp.node[d - 1] as MapleNode;
+      const PL = lp.node[d - 1] as number;
+      const PR = rp.node[d - 1] as number;
       const oL = lp.off[d] as number;
       const oR = rp.off[d] as number;
       const pmax = rp.max[d - 1] as number;
       const up = this.bigB;
       up.clear();
-      if (oL > 0) up.pushNode(PL, 0, oL - 1, lp.max[d - 1] as number);
+      if (oL > 0) this.pushNode(up, PL, 0, oL - 1, lp.max[d - 1] as number);
       for (const nn of nodes) up.push(nn.max, nn.node, nn.gap);
-      if (oR < PR.end) up.pushNode(PR, oR + 1, PR.end, pmax);
+      if (oR < (this.mt[PR << 3] as number))
+        this.pushNode(up, PR, oR + 1, this.mt[PR << 3] as number, pmax);
       if (PL === PR) {
-        for (let i = oL + 1; i < oR; i++) this.freeSubtree(PL.slot[i] as MapleNode);
+        for (let i = oL + 1; i < oR; i++) this.freeSubtree(this.sl[(PL << 4) + i] as number);
       } else {
-        for (let i = oL + 1; i <= PL.end; i++) this.freeSubtree(PL.slot[i] as MapleNode);
-        for (let i = 0; i < oR; i++) this.freeSubtree(PR.slot[i] as MapleNode);
+        for (let i = oL + 1; i <= (this.mt[PL << 3] as number); i++)
+          this.freeSubtree(this.sl[(PL << 4) + i] as number);
+        for (let i = 0; i < oR; i++) this.freeSubtree(this.sl[(PR << 4) + i] as number);
       }
-      const ptype = PL.type;
+      const ptype = this.mt[(PL << 3) + M_TYPE] as NodeType;
       this.freeNode(PL);
       if (PR !== PL) this.freeNode(PR);
       this.bigB = cur;
@@ -1118,26 +1179,39 @@ export class MapleTree<T = unknown> {
     }
   }
 
-  private setPath(
-    p: Path,
-    d: number,
-    node: MapleNode,
-    off: number,
-    min: number,
-    max: number,
-  ): void {
+  private setPath(p: Path, d: number, node: number, off: number, min: number, max: number): void {
     p.node[d] = node;
     p.off[d] = off;
     p.min[d] = min;
     p.max[d] = max;
   }
 
+  /** Appends slots [from, to] of `node` (whose max is `max`) to `big`. */
+  private pushNode(big: Big, node: number, from: number, to: number, max: number): void {
+    const pv = this.pv;
+    const pb = node << 5;
+    const sb = node << 4;
+    const e = this.mt[node << 3] as number;
+    const arange = (this.mt[(node << 3) + M_TYPE] as NodeType) === ARANGE;
+    for (let i = from; i <= to; i++)
+      big.push(
+        i < e ? (pv[pb + i] as number) : max,
+        this.sl[sb + i],
+        arange ? (pv[pb + GAP_AT + i] as number) : 0,
+      );
+  }
+
+  /** Upper bound of slot `i` of `node`, whose max is `max`. */
+  private pivotAt(node: number, i: number, max: number): number {
+    return i < (this.mt[node << 3] as number) ? (this.pv[(node << 5) + i] as number) : max;
+  }
+
   /** bigA = node's data (node ends at `max`) + bigA. */
-  private prependNode(node: MapleNode, max: number): void {
+  private prependNode(node: number, max: number): void {
     const cur = this.bigA;
     const tmp = this.bigB;
     tmp.clear();
-    tmp.pushNode(node, 0, node.end, max);
+    this.pushNode(tmp, node, 0, this.mt[node << 3] as number, max);
     for (let i = 0; i < cur.n; i++)
       tmp.push(cur.piv[i] as number, cur.slot[i], cur.gap[i] as number);
     cur.clear();
@@ -1153,7 +1227,7 @@ export class MapleTree<T = unknown> {
     type: NodeType,
     lo: number,
     hi: number,
-  ): Array<{ node: MapleNode; max: number; gap: number }> {
+  ): Array<{ node: number; max: number; gap: number }> {
     const big = this.bigA;
     const n = big.n;
     const cap = SLOTS[type] as number;
@@ -1177,7 +1251,7 @@ export class MapleTree<T = unknown> {
       cuts.push(at);
     }
     cuts.push(n);
-    const out: Array<{ node: MapleNode; max: number; gap: number }> = [];
+    const out: Array<{ node: number; max: number; gap: number }> = [];
     let from = 0;
     let min = lo;
     for (const cut of cuts) {
@@ -1197,28 +1271,30 @@ export class MapleTree<T = unknown> {
     const big = this.bigA;
     if (type !== LEAF && big.n === 1) {
       // One child left: it becomes the root (and so on down).
-      let r = big.slot[0] as MapleNode;
+      let r = big.slot[0] as number;
       big.clear();
       this._height--;
-      while (r.type !== LEAF && r.end === 0) {
-        const child = r.slot[0] as MapleNode;
+      while (this.mt[(r << 3) + M_TYPE] !== LEAF && (this.mt[r << 3] as number) === 0) {
+        const child = this.sl[(r << 4) + 0] as number;
         this.freeNode(r);
         r = child;
         this._height--;
       }
-      r.parent = null;
-      r.pslot = 0;
-      this.root = r;
-      if (r.type === LEAF && r.end === 0 && r.slot[0] === null) {
+      this.setRoot(r);
+      if (
+        this.mt[(r << 3) + M_TYPE] === LEAF &&
+        (this.mt[r << 3] as number) === 0 &&
+        this.sl[r << 4] === null
+      ) {
         this.freeNode(r);
-        this.root = null;
+        this.rootNode = -1;
         this._height = 0;
       }
       return;
     }
     if (type === LEAF && big.n === 1 && big.slot[0] === null) {
       big.clear();
-      this.root = null;
+      this.rootNode = -1;
       this._height = 0;
       return;
     }
@@ -1226,7 +1302,7 @@ export class MapleTree<T = unknown> {
       const n = this.alloc(type);
       this.fill(n, big, 0, big.n, 0, MAPLE_MAX);
       big.clear();
-      this.root = n;
+      this.setRoot(n);
       return;
     }
     // The root splits: a new root above.
@@ -1236,56 +1312,54 @@ export class MapleTree<T = unknown> {
     const r = this.alloc(this.internalType);
     this.fill(r, big, 0, big.n, 0, MAPLE_MAX);
     big.clear();
-    this.root = r;
+    this.setRoot(r);
     this._height++;
   }
 
   /** Copies big[from, from+count) into `n` covering [min, max]; returns n's largest gap. */
-  private fill(
-    n: MapleNode,
-    big: Big,
-    from: number,
-    count: number,
-    min: number,
-    max: number,
-  ): number {
-    const piv = n.pivot;
-    const slot = n.slot;
+  private fill(n: number, big: Big, from: number, count: number, min: number, max: number): number {
+    const pv = this.pv;
+    const pb = n << 5;
+    const sl = this.sl;
+    const sb = n << 4;
+    const mt = this.mt;
     const last = count - 1;
     for (let i = 0; i < count; i++) {
-      slot[i] = big.slot[from + i];
-      if (i < last) piv[i] = big.piv[from + i] as number;
+      sl[sb + i] = big.slot[from + i];
+      if (i < last) pv[pb + i] = big.piv[from + i] as number;
     }
-    for (let i = count; i < slot.length; i++) slot[i] = null;
-    n.end = last;
-    if (n.type === LEAF) return this.isAlloc ? this.leafGap(n, min, max) : 0;
+    for (let i = count; i < SL_STRIDE; i++) sl[sb + i] = null;
+    mt[n << 3] = last;
+    const type = mt[(n << 3) + M_TYPE];
+    if (type === LEAF) return this.isAlloc ? this.leafGap(n, min, max) : 0;
     for (let i = 0; i < count; i++) {
-      const child = slot[i] as MapleNode;
-      child.parent = n;
-      child.pslot = i;
+      const child = sl[sb + i] as number;
+      mt[(child << 3) + M_PARENT] = n;
+      mt[(child << 3) + M_PSLOT] = i;
     }
-    const g = n.gap;
-    if (g === null) return 0;
+    if (type !== ARANGE) return 0;
+    const gb = pb + GAP_AT;
     let best = 0;
     for (let i = 0; i < count; i++) {
       const v = big.gap[from + i] as number;
-      g[i] = v;
-      if (v > (g[best] as number)) best = i;
+      pv[gb + i] = v;
+      if (v > (pv[gb + best] as number)) best = i;
     }
     this.counters.gapUpdates += count;
-    n.gapOff = best;
-    return g[best] as number;
+    mt[(n << 3) + M_GAPOFF] = best;
+    return pv[gb + best] as number;
   }
 
   /** Largest NULL range in a leaf covering [min, max] (leaf gaps are not stored). */
-  private leafGap(n: MapleNode, min: number, max: number): number {
+  private leafGap(n: number, min: number, max: number): number {
     let best = 0;
     let lo = min;
-    const e = n.end;
-    const piv = n.pivot;
+    const e = this.mt[n << 3] as number;
+    const piv = this.pv;
+    const pivB = n << 5;
     for (let i = 0; i <= e; i++) {
-      const hi = i < e ? (piv[i] as number) : max;
-      if (n.slot[i] === null && hi - lo + 1 > best) best = hi - lo + 1;
+      const hi = i < e ? (piv[pivB + i] as number) : max;
+      if (this.sl[(n << 4) + i] === null && hi - lo + 1 > best) best = hi - lo + 1;
       lo = hi + 1;
     }
     this.counters.slotsScanned += e + 1;
@@ -1298,16 +1372,18 @@ export class MapleTree<T = unknown> {
    * leaf's range read from the path rather than passed as arguments).
    */
   private leafChanged(p: Path, d: number): void {
-    const n = p.node[d] as MapleNode;
+    const n = p.node[d] as number;
     let best = 0;
     let lo = p.min[d] as number;
     const max = p.max[d] as number;
-    const e = n.end;
-    const piv = n.pivot;
-    const slot = n.slot;
+    const e = this.mt[n << 3] as number;
+    const piv = this.pv;
+    const pivB = n << 5;
+    const slot = this.sl;
+    const slotB = n << 4;
     for (let i = 0; i <= e; i++) {
-      const hi = i < e ? (piv[i] as number) : max;
-      if (slot[i] === null && hi - lo + 1 > best) best = hi - lo + 1;
+      const hi = i < e ? (piv[pivB + i] as number) : max;
+      if (slot[slotB + i] === null && hi - lo + 1 > best) best = hi - lo + 1;
       lo = hi + 1;
     }
     this.counters.slotsScanned += e + 1;
@@ -1320,40 +1396,52 @@ export class MapleTree<T = unknown> {
    */
   private propagateGap(p: Path, d: number, gap: number): void {
     const c = this.counters;
+    const pv = this.pv;
+    const mt = this.mt;
     let v = gap;
     for (let k = d; k > 0; k--) {
-      const parent = p.node[k - 1] as MapleNode;
+      const parent = p.node[k - 1] as number;
       const off = p.off[k] as number;
-      const g = parent.gap as number[];
-      if (g[off] === v) return;
-      const oldMax = g[parent.gapOff] as number;
-      g[off] = v;
+      const gb = (parent << 5) + GAP_AT;
+      const mb = parent << 3;
+      if (pv[gb + off] === v) return;
+      let gapOff = mt[mb + M_GAPOFF] as number;
+      const oldMax = pv[gb + gapOff] as number;
+      pv[gb + off] = v;
       c.gapUpdates++;
-      if (off === parent.gapOff || v > oldMax) {
-        let best = 0;
-        for (let i = 1; i <= parent.end; i++) if ((g[i] as number) > (g[best] as number)) best = i;
-        parent.gapOff = best;
+      if (off === gapOff || v > oldMax) {
+        const e = mt[mb] as number;
+        gapOff = 0;
+        for (let i = 1; i <= e; i++)
+          if ((pv[gb + i] as number) > (pv[gb + gapOff] as number)) gapOff = i;
+        mt[mb + M_GAPOFF] = gapOff;
       }
-      const newMax = g[parent.gapOff] as number;
+      const newMax = pv[gb + gapOff] as number;
       if (newMax === oldMax) return;
       v = newMax;
     }
   }
 
   /** Puts `n` where p.node[d] was (in its parent's slot, or as the root). */
-  private replaceChild(p: Path, d: number, n: MapleNode): void {
+  private replaceChild(p: Path, d: number, n: number): void {
     if (d === 0) {
-      this.root = n;
-      n.parent = null;
-      n.pslot = 0;
+      this.setRoot(n);
     } else {
-      const parent = p.node[d - 1] as MapleNode;
+      const parent = p.node[d - 1] as number;
       const off = p.off[d] as number;
-      parent.slot[off] = n;
-      n.parent = parent;
-      n.pslot = off;
+      this.sl[(parent << 4) + off] = n;
+      this.mt[(n << 3) + M_PARENT] = parent;
+      this.mt[(n << 3) + M_PSLOT] = off;
     }
     p.node[d] = n;
+  }
+
+  /** `n` becomes the root node. */
+  private setRoot(n: number): void {
+    this.rootNode = n;
+    this.rootEntry = null;
+    this.mt[(n << 3) + M_PARENT] = -1;
+    this.mt[(n << 3) + M_PSLOT] = 0;
   }
 
   // -------------------------------------------------------------------------
@@ -1452,8 +1540,12 @@ export class MapleTree<T = unknown> {
   private vacantHeight(leafDepth: number): number {
     const lp = this.lp;
     for (let d = leafDepth - 1; d >= 0; d--) {
-      const n = lp.node[d] as MapleNode;
-      if (n.end < (SLOTS[n.type] as number) - 1) return d + 1;
+      const n = lp.node[d] as number;
+      if (
+        (this.mt[n << 3] as number) <
+        (SLOTS[this.mt[(n << 3) + M_TYPE] as NodeType] as number) - 1
+      )
+        return d + 1;
     }
     return 0;
   }
@@ -1465,8 +1557,14 @@ export class MapleTree<T = unknown> {
   private sufficientHeight(leafDepth: number, lose: number): number {
     const lp = this.lp;
     for (let d = leafDepth - 1; d >= 0; d--) {
-      const n = lp.node[d] as MapleNode;
-      if (d === 0 ? n.end - lose >= 1 : n.end - lose >= (MIN_END[n.type] as number)) return d + 1;
+      const n = lp.node[d] as number;
+      if (
+        d === 0
+          ? (this.mt[n << 3] as number) - lose >= 1
+          : (this.mt[n << 3] as number) - lose >=
+            (MIN_END[this.mt[(n << 3) + M_TYPE] as NodeType] as number)
+      )
+        return d + 1;
     }
     return 0;
   }
@@ -1483,43 +1581,98 @@ export class MapleTree<T = unknown> {
     let lca = 0;
     while (lca < leafDepth && lp.node[lca + 1] === rp.node[lca + 1]) lca++;
     for (let d = lca; d >= 0; d--) {
-      const n = lp.node[d] as MapleNode;
-      const cap = SLOTS[n.type] as number;
-      const min = MIN_END[n.type] as number;
+      const n = lp.node[d] as number;
+      const cap = SLOTS[this.mt[(n << 3) + M_TYPE] as NodeType] as number;
+      const min = MIN_END[this.mt[(n << 3) + M_TYPE] as NodeType] as number;
       // At the common ancestor the run of children is replaced by 1–3 nodes;
       // above it a level gains or loses at most one child.
       const width = d === lca ? (rp.off[d + 1] as number) - (lp.off[d + 1] as number) + 1 : 1;
-      const most = n.end + 1 - width + (d === lca ? 3 : 2);
-      const least = n.end + 1 - width + (d === lca ? 1 : 0);
+      const most = (this.mt[n << 3] as number) + 1 - width + (d === lca ? 3 : 2);
+      const least = (this.mt[n << 3] as number) + 1 - width + (d === lca ? 1 : 0);
       if (most <= cap && (d === 0 || least - 1 >= min)) return d + 1;
     }
     return 0;
   }
 
   /** Takes a node from the preallocated set. */
-  private alloc(type: NodeType): MapleNode {
+  private alloc(type: NodeType): number {
     this.used++;
-    return newNode(type);
+    return this.newId(type);
   }
 
-  private freeNode(n: MapleNode): void {
-    if (n.dead) return;
-    n.dead = true;
+  /** A node record from the slab: a recycled id, else the next unused one. */
+  private newId(type: NodeType): number {
+    if (this.nfree === 0 && this.top === this.cap) this.grow(1);
+    const n = this.nfree > 0 ? (this.freeIds[--this.nfree] as number) : this.top++;
+    const mb = n << 3;
+    const mt = this.mt;
+    mt[mb + M_END] = 0;
+    mt[mb + M_TYPE] = type;
+    mt[mb + M_PARENT] = -1;
+    mt[mb + M_PSLOT] = 0;
+    mt[mb + M_GAPOFF] = 0;
+    mt[mb + M_DEAD] = 0;
+    return n;
+  }
+
+  /**
+   * At least `k` node records available without moving the arenas. Called
+   * before a write reads the tree, so a write never holds a stale arena.
+   */
+  private ensure(k: number): void {
+    if (this.nfree + (this.cap - this.top) < k) this.grow(k);
+  }
+
+  /** Doubles the arenas (at least `k` more records); the data is copied. */
+  private grow(k: number): void {
+    let cap = Math.max(this.cap * 2, MIN_CAP);
+    while (cap - this.top + this.nfree < k) cap *= 2;
+    const pv = new Float64Array(cap * PV_STRIDE);
+    pv.set(this.pv);
+    const mt = new Int32Array(cap * MT_STRIDE);
+    mt.set(this.mt);
+    const free = new Int32Array(cap);
+    free.set(this.freeIds.subarray(0, this.nfree));
+    const sl = this.sl;
+    for (let i = this.cap * SL_STRIDE; i < cap * SL_STRIDE; i++) sl.push(null);
+    this.pv = pv;
+    this.mt = mt;
+    this.freeIds = free;
+    this.cap = cap;
+  }
+
+  private freeNode(n: number): void {
+    const mb = n << 3;
+    if (this.mt[mb + M_DEAD]) return;
+    this.mt[mb + M_DEAD] = 1;
     this.graveyard[this.graves++] = n;
     this.stats.nodesFreed++;
     this.counters.nodesFreed++;
   }
 
-  private freeSubtree(n: MapleNode): void {
-    if (n.dead) return;
-    if (n.type !== LEAF) for (let i = 0; i <= n.end; i++) this.freeSubtree(n.slot[i] as MapleNode);
+  private freeSubtree(n: number): void {
+    if (this.mt[(n << 3) + M_DEAD]) return;
+    if (this.mt[(n << 3) + M_TYPE] !== LEAF) {
+      const e = this.mt[n << 3] as number;
+      for (let i = 0; i <= e; i++) this.freeSubtree(this.sl[(n << 4) + i] as number);
+    }
     this.freeNode(n);
   }
 
+  /** The nodes freed by the write that ends go back to the slab (RCU grace period over). */
   private releaseGraveyard(): void {
     const g = this.graveyard;
     const k = this.graves;
-    for (let i = 0; i < k; i++) recycleNode(g[i] as MapleNode);
+    const sl = this.sl;
+    const mt = this.mt;
+    const free = this.freeIds;
+    for (let i = 0; i < k; i++) {
+      const n = g[i] as number;
+      // Slots past `end` are null already (every writer clears what it vacates).
+      const sb = n << 4;
+      for (let j = mt[n << 3] as number; j >= 0; j--) sl[sb + j] = null;
+      free[this.nfree++] = n;
+    }
     this.graves = 0;
   }
 
@@ -1533,9 +1686,9 @@ export class MapleTree<T = unknown> {
    */
   emptyArea(min: number, max: number, size: number): number {
     if (!(min <= max) || !(size > 0) || max - min < size - 1) return -EINVAL;
-    const root = this.root;
-    if (root === null) return min;
-    if (!(root instanceof MapleNode)) {
+    const root = this.rootNode;
+    if (root < 0) {
+      if (this.rootEntry === null) return min;
       const lo = min === 0 ? 1 : min;
       return lo > max || max - lo < size - 1 ? -EBUSY : lo;
     }
@@ -1546,9 +1699,9 @@ export class MapleTree<T = unknown> {
   /** mas_empty_area_rev: the highest such range; returns its first index. */
   emptyAreaRev(min: number, max: number, size: number): number {
     if (!(min <= max) || !(size > 0) || max - min < size - 1) return -EINVAL;
-    const root = this.root;
-    if (root === null) return max - size + 1;
-    if (!(root instanceof MapleNode)) {
+    const root = this.rootNode;
+    if (root < 0) {
+      if (this.rootEntry === null) return max - size + 1;
       const lo = min === 0 ? 1 : min;
       return lo > max || max - lo < size - 1 ? -EBUSY : max - size + 1;
     }
@@ -1557,7 +1710,7 @@ export class MapleTree<T = unknown> {
   }
 
   private searchFwd(
-    n: MapleNode,
+    n: number,
     nmin: number,
     nmax: number,
     min: number,
@@ -1566,24 +1719,27 @@ export class MapleTree<T = unknown> {
   ): number {
     const c = this.counters;
     c.nodesVisited++;
-    const e = n.end;
-    const piv = n.pivot;
-    const leaf = n.type === LEAF;
-    const g = n.gap;
+    const e = this.mt[n << 3] as number;
+    const piv = this.pv;
+    const pivB = n << 5;
+    const type = this.mt[(n << 3) + M_TYPE] as NodeType;
+    const leaf = type === LEAF;
+    const gaps = type === ARANGE;
+    const gB = pivB + GAP_AT;
     let lo = nmin;
     for (let i = 0; i <= e; i++) {
       if (lo > max) return -1;
-      const hi = i < e ? (piv[i] as number) : nmax;
+      const hi = i < e ? (piv[pivB + i] as number) : nmax;
       c.slotsScanned++;
       if (hi >= min) {
         if (leaf) {
-          if (n.slot[i] === null) {
+          if (this.sl[(n << 4) + i] === null) {
             const s = lo > min ? lo : min;
             const t = hi < max ? hi : max;
             if (t - s + 1 >= size) return s;
           }
-        } else if (g === null || (g[i] as number) >= size) {
-          const r = this.searchFwd(n.slot[i] as MapleNode, lo, hi, min, max, size);
+        } else if (!gaps || (piv[gB + i] as number) >= size) {
+          const r = this.searchFwd(this.sl[(n << 4) + i] as number, lo, hi, min, max, size);
           if (r >= 0) return r;
         }
       }
@@ -1597,7 +1753,7 @@ export class MapleTree<T = unknown> {
    * next slot's upper bound) per level, so no call passes an address. `nmax`
    * is only read at a leaf (the walk state's range), so it is not stacked.
    */
-  private searchRev(root: MapleNode, min: number, max: number, size: number): number {
+  private searchRev(root: number, min: number, max: number, size: number): number {
     const c = this.counters;
     const st = this.sNode;
     const so = this.sOff;
@@ -1608,18 +1764,23 @@ export class MapleTree<T = unknown> {
     let nmin = 0;
     let nmax = MAPLE_MAX;
     let hi = MAPLE_MAX;
-    let i = n.end;
+    const piv = this.pv;
+    const mt = this.mt;
+    const sl = this.sl;
+    let i = mt[n << 3] as number;
     c.nodesVisited++;
     for (;;) {
-      const piv = n.pivot;
-      const g = n.gap;
+      const pivB = n << 5;
+      const type = mt[(n << 3) + M_TYPE];
+      const gaps = type === ARANGE;
+      const gB = pivB + GAP_AT;
       let down = false;
-      if (n.type === LEAF) {
+      if (type === LEAF) {
         for (; i >= 0; i--) {
           if (hi < min) return -1;
-          const lo = i === 0 ? nmin : (piv[i - 1] as number) + 1;
+          const lo = i === 0 ? nmin : (piv[pivB + i - 1] as number) + 1;
           c.slotsScanned++;
-          if (lo <= max && n.slot[i] === null) {
+          if (lo <= max && sl[(n << 4) + i] === null) {
             const a = lo > min ? lo : min;
             const b = hi < max ? hi : max;
             if (b - a + 1 >= size) {
@@ -1633,18 +1794,18 @@ export class MapleTree<T = unknown> {
       } else {
         for (; i >= 0; i--) {
           if (hi < min) return -1;
-          const lo = i === 0 ? nmin : (piv[i - 1] as number) + 1;
+          const lo = i === 0 ? nmin : (piv[pivB + i - 1] as number) + 1;
           c.slotsScanned++;
-          if (lo <= max && (g === null || (g[i] as number) >= size)) {
+          if (lo <= max && (!gaps || (piv[gB + i] as number) >= size)) {
             st[d] = n;
             so[d] = i - 1;
             sm[d] = nmin;
             sh[d] = lo - 1;
             d++;
-            n = n.slot[i] as MapleNode;
+            n = this.sl[(n << 4) + i] as number;
             nmin = lo;
             nmax = hi;
-            i = n.end;
+            i = this.mt[n << 3] as number;
             c.nodesVisited++;
             down = true;
             break;
@@ -1655,7 +1816,7 @@ export class MapleTree<T = unknown> {
       if (down) continue;
       if (d === 0) return -1;
       d--;
-      n = st[d] as MapleNode;
+      n = st[d] as number;
       i = so[d] as number;
       nmin = sm[d] as number;
       hi = sh[d] as number;
@@ -1691,9 +1852,9 @@ export class MapleTree<T = unknown> {
    */
   dupInto(dest: MapleTree<T>): number {
     if (!dest.isEmpty || dest.isAlloc !== this.isAlloc) return -EINVAL;
-    const root = this.root;
-    if (!(root instanceof MapleNode)) {
-      dest.root = root;
+    const root = this.rootNode;
+    if (root < 0) {
+      dest.rootEntry = this.rootEntry;
       dest.seq++;
       return 0;
     }
@@ -1701,38 +1862,56 @@ export class MapleTree<T = unknown> {
   }
 
   /** __mt_dup: DFS pre-order; each internal node's children are allocated in one bulk. */
-  private dupStructural(dest: MapleTree<T>, root: MapleNode): number {
-    const copies: MapleNode[] = [];
+  private dupStructural(dest: MapleTree<T>, root: number): number {
+    const copies: number[] = [];
     const fail = (): number => {
       // Free the partial copy (the kernel walks it in reverse).
-      for (let i = copies.length - 1; i >= 0; i--) dest.freeNode(copies[i] as MapleNode);
+      for (let i = copies.length - 1; i >= 0; i--) dest.freeNode(copies[i] as number);
       dest.releaseGraveyard();
       return -ENOMEM;
     };
     if (!dest.bulkAlloc(1)) return fail();
-    const top = copyNode(root);
+    const top = this.copyNode(dest, root);
     copies.push(top);
-    const stack: Array<[MapleNode, MapleNode]> = [[root, top]];
+    const stack: Array<[number, number]> = [[root, top]];
     while (stack.length > 0) {
-      const [src, dst] = stack.pop() as [MapleNode, MapleNode];
+      const [src, dst] = stack.pop() as [number, number];
       this.counters.nodesVisited++;
-      if (src.type === LEAF) continue;
-      const k = src.end + 1;
+      if (this.mt[(src << 3) + M_TYPE] === LEAF) continue;
+      const k = (this.mt[src << 3] as number) + 1;
       if (!dest.bulkAlloc(k)) return fail();
       for (let i = 0; i < k; i++) {
-        const c = copyNode(src.slot[i] as MapleNode);
-        c.parent = dst;
-        c.pslot = i;
-        dst.slot[i] = c;
+        const c = this.copyNode(dest, this.sl[(src << 4) + i] as number);
+        dest.mt[(c << 3) + M_PARENT] = dst;
+        dest.mt[(c << 3) + M_PSLOT] = i;
+        dest.sl[(dst << 4) + i] = c;
         copies.push(c);
       }
       for (let i = k - 1; i >= 0; i--)
-        stack.push([src.slot[i] as MapleNode, dst.slot[i] as MapleNode]);
+        stack.push([this.sl[(src << 4) + i] as number, dest.sl[(dst << 4) + i] as number]);
     }
-    dest.root = top;
+    dest.setRoot(top);
     dest._height = this._height;
     dest.seq++;
     return 0;
+  }
+
+  /** A copy of node `src` in `dest`'s slab (children left for the caller to link). */
+  private copyNode(dest: MapleTree<T>, src: number): number {
+    const smb = src << 3;
+    const n = dest.newId(this.mt[smb + M_TYPE] as NodeType);
+    const spv = this.pv;
+    const dpv = dest.pv;
+    const sb = src << 5;
+    const db = n << 5;
+    for (let i = 0; i < GAP_AT + (SLOTS[ARANGE] as number); i++)
+      dpv[db + i] = spv[sb + i] as number;
+    const e = this.mt[smb + M_END] as number;
+    if (this.mt[smb + M_TYPE] === LEAF)
+      for (let i = 0; i <= e; i++) dest.sl[(n << 4) + i] = this.sl[(src << 4) + i];
+    dest.mt[(n << 3) + M_END] = e;
+    dest.mt[(n << 3) + M_GAPOFF] = this.mt[smb + M_GAPOFF] as number;
+    return n;
   }
 
   /**
@@ -1786,12 +1965,14 @@ export class MapleTree<T = unknown> {
   bulkEnd(): number {
     if (!this.bulk) return 0;
     let result = 0;
-    for (let d = this._height - 1; d > 0 && this.root instanceof MapleNode; d--) {
+    for (let d = this._height - 1; d > 0 && this.rootNode >= 0; d--) {
       if (d > this._height - 1) continue;
+      this.ensure(3 * this._height + 4);
       const lp = this.lp;
       this.descend(lp, MAPLE_MAX, d);
-      const node = lp.node[d] as MapleNode;
-      if (node.end >= (MIN_END[node.type] as number)) continue;
+      const node = lp.node[d] as number;
+      const type = this.mt[(node << 3) + M_TYPE] as NodeType;
+      if ((this.mt[node << 3] as number) >= (MIN_END[type] as number)) continue;
       // The rebalance's nodes come from what is left of the estimate, the
       // rest on demand.
       if (!this.begin(ST_REBALANCE, this._height, this._height - 1, true)) {
@@ -1803,10 +1984,10 @@ export class MapleTree<T = unknown> {
       this.requested = this.used = 0;
       const big = this.bigA;
       big.clear();
-      big.pushNode(node, 0, node.end, MAPLE_MAX);
+      this.pushNode(big, node, 0, this.mt[node << 3] as number, MAPLE_MAX);
       this.freeNode(node);
       this.rp.copyFrom(lp, d);
-      this.rebuild(d, node.type, false);
+      this.rebuild(d, type, false);
       this.bulkUsed += this.used;
       this.bulk = true;
       this.requested = this.used = 0;
@@ -1831,6 +2012,7 @@ export class MapleTree<T = unknown> {
 
   private bulkAlloc(k: number): boolean {
     if (k > this.allocBudget) return false;
+    this.ensure(k);
     this.allocBudget -= k;
     this.stats.nodesDuplicated += k;
     this.counters.nodesAllocated += k;
@@ -1843,24 +2025,36 @@ export class MapleTree<T = unknown> {
   /** Number of nodes in the tree. */
   get nodeCount(): number {
     let n = 0;
-    const walk = (node: MapleNode): void => {
+    const walk = (node: number): void => {
       n++;
-      if (node.type !== LEAF) for (let i = 0; i <= node.end; i++) walk(node.slot[i] as MapleNode);
+      if (this.mt[(node << 3) + M_TYPE] !== LEAF) {
+        const e = this.mt[node << 3] as number;
+        for (let i = 0; i <= e; i++) walk(this.sl[(node << 4) + i] as number);
+      }
     };
-    if (this.root instanceof MapleNode) walk(this.root);
+    if (this.rootNode >= 0) walk(this.rootNode);
     return n;
   }
 
   /** Node counts by type name. */
   nodeCensus(): Record<string, number> {
     const out: Record<string, number> = {};
-    const walk = (node: MapleNode): void => {
-      const name = NODE_TYPE_NAMES[node.type];
+    const walk = (node: number): void => {
+      const type = this.mt[(node << 3) + M_TYPE] as NodeType;
+      const name = NODE_TYPE_NAMES[type];
       out[name] = (out[name] ?? 0) + 1;
-      if (node.type !== LEAF) for (let i = 0; i <= node.end; i++) walk(node.slot[i] as MapleNode);
+      if (type !== LEAF) {
+        const e = this.mt[node << 3] as number;
+        for (let i = 0; i <= e; i++) walk(this.sl[(node << 4) + i] as number);
+      }
     };
-    if (this.root instanceof MapleNode) walk(this.root);
+    if (this.rootNode >= 0) walk(this.rootNode);
     return out;
+  }
+
+  /** Bytes of the slab's arenas (capacity, live or not): the tree's own memory. */
+  get arenaBytes(): number {
+    return this.pv.byteLength + this.mt.byteLength + this.freeIds.byteLength + this.sl.length * 4;
   }
 
   /**
@@ -1869,80 +2063,81 @@ export class MapleTree<T = unknown> {
    * NULL at the end of a non-right-most leaf, parent links, stored gaps.
    */
   validate(): void {
-    const root = this.root;
-    if (root === null) {
-      if (this._height !== 0) throw new Error(`maple: empty tree with height ${this._height}`);
+    const root = this.rootNode;
+    if (root < 0) {
+      if (this._height !== 0)
+        throw new Error(
+          this.rootEntry === null
+            ? `maple: empty tree with height ${this._height}`
+            : 'maple: root entry without node but height is not 0',
+        );
       return;
     }
-    if (!(root instanceof MapleNode)) {
-      if (this._height !== 0) throw new Error('maple: root entry without node but height is not 0');
-      return;
-    }
-    if (root.parent !== null) throw new Error('maple: root has a parent');
+    if (this.rootEntry !== null) throw new Error('maple: root node and root entry both set');
+    const mt = this.mt;
+    if (mt[(root << 3) + M_PARENT] !== -1) throw new Error('maple: root has a parent');
     let prevNull = false;
     let leafDepth = -1;
-    const check = (
-      n: MapleNode,
-      min: number,
-      max: number,
-      depth: number,
-      isRoot: boolean,
-    ): number => {
-      const where = `${NODE_TYPE_NAMES[n.type]} [${min}, ${max}] at depth ${depth}`;
-      if (n.dead) throw new Error(`maple: freed node reachable: ${where}`);
-      const cap = SLOTS[n.type] as number;
-      if (n.end < 0 || n.end >= cap)
-        throw new Error(`maple: end ${n.end} out of range in ${where}`);
-      if (!isRoot && n.end < (MIN_END[n.type] as number)) {
+    const check = (n: number, min: number, max: number, depth: number, isRoot: boolean): number => {
+      if (!Number.isInteger(n) || n < 0 || n >= this.top)
+        throw new Error(`maple: node id ${String(n)} outside the slab at depth ${depth}`);
+      const mb = n << 3;
+      const type = mt[mb + M_TYPE] as NodeType;
+      const end = mt[mb + M_END] as number;
+      const where = `${NODE_TYPE_NAMES[type]} [${min}, ${max}] at depth ${depth}`;
+      if (mt[mb + M_DEAD]) throw new Error(`maple: freed node reachable: ${where}`);
+      const cap = SLOTS[type] as number;
+      if (end < 0 || end >= cap) throw new Error(`maple: end ${end} out of range in ${where}`);
+      if (!isRoot && end < (MIN_END[type] as number)) {
         throw new Error(
-          `maple: node under minimum occupancy (end ${n.end} < ${MIN_END[n.type]}) in ${where}`,
+          `maple: node under minimum occupancy (end ${end} < ${MIN_END[type]}) in ${where}`,
         );
       }
-      if (n.type !== LEAF && n.type !== this.internalType)
+      if (type !== LEAF && type !== this.internalType)
         throw new Error(`maple: wrong internal node type in ${where}`);
+      const gb = (n << 5) + GAP_AT;
       let lo = min;
       let best = 0;
-      for (let i = 0; i <= n.end; i++) {
-        const hi = n.pivotAt(i, max);
+      for (let i = 0; i <= end; i++) {
+        const hi = this.pivotAt(n, i, max);
         if (hi < lo) throw new Error(`maple: pivot ${i} (${hi}) not above ${lo - 1} in ${where}`);
-        if (i < n.end && hi >= max)
+        if (i < end && hi >= max)
           throw new Error(`maple: pivot ${i} (${hi}) reaches the node max in ${where}`);
-        const s = n.slot[i];
-        if (n.type === LEAF) {
+        const s = this.sl[(n << 4) + i];
+        if (type === LEAF) {
           if (s === null && prevNull)
             throw new Error(`maple: adjacent NULL ranges at ${lo} in ${where}`);
           prevNull = s === null;
           if (s === null) best = Math.max(best, hi - lo + 1);
         } else {
-          if (!(s instanceof MapleNode))
+          if (typeof s !== 'number')
             throw new Error(`maple: internal slot ${i} is not a node in ${where}`);
-          if (s.parent !== n || s.pslot !== i)
+          if (mt[(s << 3) + M_PARENT] !== n || mt[(s << 3) + M_PSLOT] !== i)
             throw new Error(`maple: bad parent link of child ${i} in ${where}`);
           const g = check(s, lo, hi, depth + 1, false);
-          if (n.gap !== null) {
-            if (n.gap[i] !== g)
-              throw new Error(
-                `maple: gap[${i}] is ${n.gap[i]}, child's largest gap is ${g} in ${where}`,
-              );
-          }
+          if (type === ARANGE && this.pv[gb + i] !== g)
+            throw new Error(
+              `maple: gap[${i}] is ${this.pv[gb + i]}, child's largest gap is ${g} in ${where}`,
+            );
           best = Math.max(best, g);
         }
         lo = hi + 1;
       }
-      for (let i = n.end + 1; i < cap; i++) {
-        if (n.slot[i] !== null) throw new Error(`maple: stale slot ${i} beyond end in ${where}`);
+      for (let i = end + 1; i < SL_STRIDE; i++) {
+        if (this.sl[(n << 4) + i] !== null)
+          throw new Error(`maple: stale slot ${i} beyond end in ${where}`);
       }
-      if (n.type === LEAF) {
+      if (type === LEAF) {
         if (leafDepth < 0) leafDepth = depth;
         else if (leafDepth !== depth)
           throw new Error(`maple: leaves at depths ${leafDepth} and ${depth}`);
-        if (max !== MAPLE_MAX && n.slot[n.end] === null)
+        if (max !== MAPLE_MAX && this.sl[(n << 4) + end] === null)
           throw new Error(`maple: non-right-most leaf ends in NULL: ${where}`);
         if (depth + 1 !== this._height)
           throw new Error(`maple: height ${this._height} but leaf at depth ${depth}`);
-      } else if (n.gap !== null && (n.gap[n.gapOff] as number) !== best) {
+      } else if (type === ARANGE && this.pv[gb + (mt[mb + M_GAPOFF] as number)] !== best) {
         throw new Error(
-          `maple: gap metadata offset ${n.gapOff} does not name the largest gap in ${where}`,
+          `maple: gap metadata offset ${mt[mb + M_GAPOFF]} does not name the largest gap in ${where}`,
         );
       }
       return this.isAlloc ? best : 0;
@@ -1953,50 +2148,35 @@ export class MapleTree<T = unknown> {
   /** mt_dump: one line per node and per slot, indented by depth. */
   dump(format: (v: unknown) => string = String): string {
     const lines: string[] = [];
-    const root = this.root;
     const hex = (x: number) => (x === MAPLE_MAX ? 'MAX' : `0x${x.toString(16)}`);
-    if (root === null) return '(empty)';
-    if (!(root instanceof MapleNode)) return `root entry [0x0, 0x0]: ${format(root)}`;
-    const walk = (n: MapleNode, min: number, max: number, depth: number): void => {
+    if (this.rootNode < 0)
+      return this.rootEntry === null
+        ? '(empty)'
+        : `root entry [0x0, 0x0]: ${format(this.rootEntry)}`;
+    const walk = (n: number, min: number, max: number, depth: number): void => {
       const pad = '  '.repeat(depth);
+      const type = this.mt[(n << 3) + M_TYPE] as NodeType;
+      const end = this.mt[n << 3] as number;
+      const gb = (n << 5) + GAP_AT;
       const gap =
-        n.gap !== null
-          ? ` gaps=[${n.gap
-              .slice(0, n.end + 1)
-              .map(hex)
-              .join(',')}]`
+        type === ARANGE
+          ? ` gaps=[${Array.from(this.pv.subarray(gb, gb + end + 1), hex).join(',')}]`
           : '';
-      lines.push(`${pad}${NODE_TYPE_NAMES[n.type]} [${hex(min)}, ${hex(max)}] end=${n.end}${gap}`);
+      lines.push(`${pad}${NODE_TYPE_NAMES[type]} [${hex(min)}, ${hex(max)}] end=${end}${gap}`);
       let lo = min;
-      for (let i = 0; i <= n.end; i++) {
-        const hi = n.pivotAt(i, max);
-        const s = n.slot[i];
-        if (n.type === LEAF) {
+      for (let i = 0; i <= end; i++) {
+        const hi = this.pivotAt(n, i, max);
+        const s = this.sl[(n << 4) + i];
+        if (type === LEAF) {
           const v = s === null ? '(null)' : s === ZERO_ENTRY ? '(zero)' : format(s);
           lines.push(`${pad}  ${i}: [${hex(lo)}, ${hex(hi)}] ${v}`);
-        } else walk(s as MapleNode, lo, hi, depth + 1);
+        } else walk(s as number, lo, hi, depth + 1);
         lo = hi + 1;
       }
     };
-    walk(root, 0, MAPLE_MAX, 0);
+    walk(this.rootNode, 0, MAPLE_MAX, 0);
     return lines.join('\n');
   }
-}
-
-function copyNode(src: MapleNode): MapleNode {
-  const n = newNode(src.type);
-  const sp = src.pivot;
-  const dp = n.pivot;
-  for (let i = 0; i < sp.length; i++) dp[i] = sp[i] as number;
-  for (let i = 0; i <= src.end; i++) n.slot[i] = src.slot[i];
-  const sg = src.gap;
-  if (sg !== null) {
-    const dg = n.gap as number[];
-    for (let i = 0; i < sg.length; i++) dg[i] = sg[i] as number;
-  }
-  n.end = src.end;
-  n.gapOff = src.gapOff;
-  return n;
 }
 
 export { LEAF, RANGE, ARANGE };

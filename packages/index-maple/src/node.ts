@@ -29,77 +29,20 @@ export const MIN_END: readonly number[] = [6, 6, 4];
 export const KERNEL_NODE_BYTES = 256;
 
 /**
- * Templates for the node arrays: packed (hole-free, so element loads need no
- * hole check) and of exact length; slice() copies both properties.
+ * A node is a record in its tree's slab (see MapleTree): 32 doubles of
+ * pivots and gaps — 256 bytes, the kernel's node size — plus 16 slots and 8
+ * ints of metadata. Pivot `i` of node `n` is at `n × 32 + i`; an arange
+ * node's gap `i` at `n × 32 + GAP_AT + i`.
  */
-function packed<T>(n: number, v: T): T[] {
-  const a: T[] = [];
-  for (let i = 0; i < n; i++) a.push(v);
-  return a.slice();
-}
-const PIVOTS = SLOTS.map((n) => packed(n - 1, 0.5));
-const SLOTS_NULL = SLOTS.map((n) => packed<unknown>(n, null));
-const GAPS = packed(SLOTS[ARANGE] as number, 0.5);
-
-export class MapleNode {
-  type: NodeType;
-  /** Offset of the last used slot (ma_meta end). */
-  end = 0;
-  parent: MapleNode | null = null;
-  /** This node's offset in its parent (the kernel encodes it in the parent pointer). */
-  pslot = 0;
-  /** Plain arrays of doubles (V8 keeps them unboxed and on-heap, next to the node). */
-  readonly pivot: number[];
-  readonly slot: unknown[];
-  /** Per-child largest gap (ARANGE only). */
-  readonly gap: number[] | null;
-  /** Offset of the largest gap (ma_meta gap, ARANGE only). */
-  gapOff = 0;
-  /** Freed in the current write (or later); never reachable from a live tree. */
-  dead = false;
-
-  constructor(type: NodeType) {
-    this.type = type;
-    this.pivot = (PIVOTS[type] as number[]).slice();
-    this.slot = (SLOTS_NULL[type] as unknown[]).slice();
-    this.gap = type === ARANGE ? GAPS.slice() : null;
-  }
-
-  get isLeaf(): boolean {
-    return this.type === LEAF;
-  }
-
-  /** Upper bound of slot `i` given the node's max. */
-  pivotAt(i: number, max: number): number {
-    return i < this.end ? (this.pivot[i] as number) : max;
-  }
-}
-
-/**
- * The maple_node slab: free nodes per type, reused. Every allocation and free
- * is counted by the tree that makes it; the slab only recycles objects so a
- * write that replaces nodes (RCU mode) does not churn the JS heap.
- */
-const FREE: MapleNode[][] = [[], [], []];
-const FREE_CAP = 1 << 14;
-
-export function newNode(type: NodeType): MapleNode {
-  const list = FREE[type] as MapleNode[];
-  const n = list.pop();
-  if (n === undefined) return new MapleNode(type);
-  n.dead = false;
-  n.parent = null;
-  n.pslot = 0;
-  n.end = 0;
-  n.gapOff = 0;
-  return n;
-}
-
-export function recycleNode(n: MapleNode): void {
-  const list = FREE[n.type] as MapleNode[];
-  // Slots past `end` are null already (every writer clears what it vacates).
-  const slot = n.slot;
-  for (let i = n.end; i >= 0; i--) slot[i] = null;
-  n.parent = null;
-  if (list.length < FREE_CAP) list.push(n);
-}
+export const GAP_AT = 16;
+/** Metadata fields (offsets in a node's metadata record). */
+export const M_END = 0;
+export const M_TYPE = 1;
+/** Parent node id, −1 for the root. */
+export const M_PARENT = 2;
+/** Offset in the parent (the kernel encodes it in the parent pointer). */
+export const M_PSLOT = 3;
+/** Offset of the largest gap (ma_meta gap, arange nodes only). */
+export const M_GAPOFF = 4;
+/** Freed in the current write (or later); never reachable from a live tree. */
+export const M_DEAD = 5;
