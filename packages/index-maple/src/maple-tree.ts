@@ -26,11 +26,9 @@ import {
   GAP_AT,
   LEAF,
   M_DEAD,
-  M_END,
   M_GAPOFF,
   M_PARENT,
   M_PSLOT,
-  M_TYPE,
   MAPLE_MAX,
   MIN_END,
   NODE_TYPE_NAMES,
@@ -195,7 +193,7 @@ class WrState {
 const MAX_DEPTH = 64;
 const PV_STRIDE = 32;
 const SL_STRIDE = 16;
-const MT_STRIDE = 8;
+const MT_STRIDE = 4;
 /** Arena capacity (nodes) of a new tree's first node. */
 const MIN_CAP = 8;
 
@@ -246,6 +244,9 @@ export class MapleTree<T = unknown> {
   private pv = new Float64Array(0);
   private sl: unknown[] = [];
   private mt = new Int32Array(0);
+  /** Each node's end (offset of its last used slot) and type, a byte each (read on every walk). */
+  private en = new Uint8Array(0);
+  private ty = new Uint8Array(0);
   /** Ids handed out so far (the arena's high-water mark), and its capacity. */
   private top = 0;
   private cap = 0;
@@ -258,6 +259,12 @@ export class MapleTree<T = unknown> {
   private readonly rp = new Path();
   private readonly tp = new Path();
   private readonly wr = new WrState();
+  /**
+   * Doubles passed to leafOf, walkTo, descendKey and searchRev (V8 boxes a
+   * double argument of a call it does not inline; a typed array holds it
+   * unboxed).
+   */
+  private readonly key = new Float64Array(3);
   private bigA = new Big();
   private bigB = new Big();
   /** Nodes freed during the current write, recycled when it ends (RCU-style). */
@@ -338,7 +345,7 @@ export class MapleTree<T = unknown> {
     let max = MAPLE_MAX;
     for (;;) {
       c.nodesVisited++;
-      const e = this.mt[n << 3] as number;
+      const e = this.en[n] as number;
       const piv = this.pv;
       const pivB = n << 5;
       let i = 0;
@@ -347,7 +354,7 @@ export class MapleTree<T = unknown> {
       const lo = i === 0 ? min : (piv[pivB + i - 1] as number) + 1;
       const hi = i < e ? (piv[pivB + i] as number) : max;
       const s = this.sl[(n << 4) + i];
-      if (this.mt[(n << 3) + M_TYPE] !== LEAF) {
+      if (this.ty[n] !== LEAF) {
         n = s as number;
         min = lo;
         max = hi;
@@ -379,10 +386,11 @@ export class MapleTree<T = unknown> {
     let from = index;
     let found: unknown;
     for (;;) {
-      const n = this.leafOf(from);
+      this.key[0] = from;
+      const n = this.leafOf();
       const nmin = this.curMin;
       const nmax = this.curMax;
-      const e = this.mt[n << 3] as number;
+      const e = this.en[n] as number;
       const piv = this.pv;
       const pivB = n << 5;
       let i = 0;
@@ -426,10 +434,11 @@ export class MapleTree<T = unknown> {
     let from = index;
     let found: unknown;
     for (;;) {
-      const n = this.leafOf(from);
+      this.key[0] = from;
+      const n = this.leafOf();
       const nmin = this.curMin;
       const nmax = this.curMax;
-      const e = this.mt[n << 3] as number;
+      const e = this.en[n] as number;
       const piv = this.pv;
       const pivB = n << 5;
       let i = 0;
@@ -467,9 +476,11 @@ export class MapleTree<T = unknown> {
   /**
    * The leaf holding `index` (root a node): the walk state's when `index`
    * lies in it (one node visited), else by a walk from the root. Either way
-   * the walk state is left on it: its range is curMin … curMax.
+   * the walk state is left on it: its range is curMin … curMax. The index
+   * is passed in `key[0]` (unboxed, as WrState's doubles are).
    */
-  private leafOf(index: number): number {
+  private leafOf(): number {
+    const index = this.key[0] as number;
     const c = this.counters;
     if (this.inCursor(index)) {
       c.nodesVisited++;
@@ -481,7 +492,7 @@ export class MapleTree<T = unknown> {
     let nmax = MAPLE_MAX;
     let scanned = 0;
     for (let d = 0; d < leafDepth; d++) {
-      const e = this.mt[n << 3] as number;
+      const e = this.en[n] as number;
       const piv = this.pv;
       const pivB = n << 5;
       let i = 0;
@@ -531,7 +542,7 @@ export class MapleTree<T = unknown> {
       const lmax = p.max[leafDepth] as number;
       const piv = this.pv;
       const pivB = leaf << 5;
-      const e = this.mt[leaf << 3] as number;
+      const e = this.en[leaf] as number;
       let i = p.slot;
       let lo = i === 0 ? (p.min[leafDepth] as number) : (piv[pivB + i - 1] as number) + 1;
       for (; i <= e; i++) {
@@ -585,8 +596,8 @@ export class MapleTree<T = unknown> {
     while (stack.length > 0) {
       const [n, min, max] = stack.pop() as [number, number, number];
       let lo = min;
-      if (this.mt[(n << 3) + M_TYPE] === LEAF) {
-        for (let i = 0; i <= (this.mt[n << 3] as number); i++) {
+      if (this.ty[n] === LEAF) {
+        for (let i = 0; i <= (this.en[n] as number); i++) {
           const hi = this.pivotAt(n, i, max);
           yield [lo, hi, this.sl[(n << 4) + i] as T | null | ZeroEntry];
           lo = hi + 1;
@@ -594,7 +605,7 @@ export class MapleTree<T = unknown> {
         continue;
       }
       const kids: Array<[number, number, number]> = [];
-      for (let i = 0; i <= (this.mt[n << 3] as number); i++) {
+      for (let i = 0; i <= (this.en[n] as number); i++) {
         const hi = this.pivotAt(n, i, max);
         kids.push([this.sl[(n << 4) + i] as number, lo, hi]);
         lo = hi + 1;
@@ -639,6 +650,8 @@ export class MapleTree<T = unknown> {
     this.pv = new Float64Array(0);
     this.sl = [];
     this.mt = new Int32Array(0);
+    this.en = new Uint8Array(0);
+    this.ty = new Uint8Array(0);
     this.freeIds = new Int32Array(0);
     this.top = this.cap = this.nfree = 0;
     this.seq++;
@@ -658,7 +671,7 @@ export class MapleTree<T = unknown> {
         i === 0
           ? (p.min[this._height - 1] as number)
           : (this.pv[(leaf << 5) + i - 1] as number) + 1;
-      for (; i <= (this.mt[leaf << 3] as number); i++) {
+      for (; i <= (this.en[leaf] as number); i++) {
         if (lo > last) return false;
         if (this.sl[(leaf << 4) + i] !== null) return true;
         lo = this.pivotAt(leaf, i, lmax) + 1;
@@ -670,6 +683,13 @@ export class MapleTree<T = unknown> {
 
   /** Walks from the root to `depth`, recording the path. */
   private descend(p: Path, index: number, depth: number): void {
+    this.key[0] = index;
+    this.descendKey(p, depth);
+  }
+
+  /** descend() to the index in `key[0]` (a double passed unboxed). */
+  private descendKey(p: Path, depth: number): void {
+    const index = this.key[0] as number;
     const pn = p.node;
     const po = p.off;
     const pmin = p.min;
@@ -683,7 +703,7 @@ export class MapleTree<T = unknown> {
     pmin[0] = 0;
     pmax[0] = MAPLE_MAX;
     for (let d = 0; ; d++) {
-      const e = this.mt[n << 3] as number;
+      const e = this.en[n] as number;
       const piv = this.pv;
       const pivB = n << 5;
       let i = 0;
@@ -707,17 +727,18 @@ export class MapleTree<T = unknown> {
   }
 
   /**
-   * Points `lp` at the leaf holding `index` and its slot: from the walk
+   * Points `lp` at the leaf holding `key[0]` and its slot: from the walk
    * state when `index` lies in its leaf (one node visited; the ancestors by
    * parent links, their ranges left unset — the result is true), else from
    * the root (false).
    */
-  private walkTo(index: number): boolean {
+  private walkTo(): boolean {
+    const index = this.key[0] as number;
     const lp = this.lp;
     const d = this._height - 1;
     if (this.inCursor(index)) {
       let n = this.curLeaf as number;
-      const e = this.mt[n << 3] as number;
+      const e = this.en[n] as number;
       const piv = this.pv;
       const pivB = n << 5;
       let i = 0;
@@ -727,8 +748,8 @@ export class MapleTree<T = unknown> {
       lp.max[d] = this.curMax;
       for (let k = d; k > 0; k--) {
         lp.node[k] = n;
-        lp.off[k] = this.mt[(n << 3) + M_PSLOT] as number;
-        n = this.mt[(n << 3) + M_PARENT] as number;
+        lp.off[k] = this.mt[(n << 2) + M_PSLOT] as number;
+        n = this.mt[(n << 2) + M_PARENT] as number;
       }
       lp.node[0] = n;
       lp.off[0] = 0;
@@ -737,7 +758,7 @@ export class MapleTree<T = unknown> {
       c.slotsScanned += i + 1;
       return true;
     }
-    this.descend(lp, index, d);
+    this.descendKey(lp, d);
     return false;
   }
 
@@ -756,7 +777,8 @@ export class MapleTree<T = unknown> {
     const lp = this.lp;
     // From the cursor the ancestors' ranges are not known: a spanning store
     // or a rebuild, which need them, walks again from the root.
-    const partial = this.walkTo(first);
+    this.key[0] = first;
+    const partial = this.walkTo();
     const leaf = lp.node[leafDepth] as number;
     const lmin = lp.min[leafDepth] as number;
     const lmax = lp.max[leafDepth] as number;
@@ -782,7 +804,7 @@ export class MapleTree<T = unknown> {
     let off = lp.slot;
     const piv = this.pv;
     const pivB = leaf << 5;
-    const e = this.mt[leaf << 3] as number;
+    const e = this.en[leaf] as number;
     let rMin = off === 0 ? lmin : (piv[pivB + off - 1] as number) + 1;
     let offEnd = off;
     while (offEnd < e && (piv[pivB + offEnd] as number) < last) offEnd++;
@@ -883,7 +905,7 @@ export class MapleTree<T = unknown> {
     const rMin = w.rMin;
     const endPiv = w.endPiv;
     const lmax = w.lmax;
-    const e = this.mt[src << 3] as number;
+    const e = this.en[src] as number;
     // Source and destination are records of the same arenas.
     const sPiv = this.pv;
     const sPivB = src << 5;
@@ -933,7 +955,7 @@ export class MapleTree<T = unknown> {
       dSlot[dSlotB + k] = tailV;
       if (k < 15) dPiv[dPivB + k] = endPiv;
     }
-    this.mt[dst << 3] = newEnd;
+    this.en[dst] = newEnd;
     this.counters.slotsScanned += newEnd + 1;
   }
 
@@ -972,7 +994,7 @@ export class MapleTree<T = unknown> {
     }
     const n = this.alloc(LEAF);
     this.sl[n << 4] = entry;
-    this.mt[n << 3] = 0;
+    this.en[n] = 0;
     this.setRoot(n);
     this._height = 1;
   }
@@ -1012,7 +1034,7 @@ export class MapleTree<T = unknown> {
         if (this.sl[(rNode << 4) + offR] === null) last = endPiv;
         else if (
           last === endPiv &&
-          offR < (this.mt[rNode << 3] as number) &&
+          offR < (this.en[rNode] as number) &&
           this.sl[(rNode << 4) + offR + 1] === null
         ) {
           offR++;
@@ -1033,8 +1055,8 @@ export class MapleTree<T = unknown> {
       const endPiv = this.pivotAt(rNode, offR, rmax);
       if (last < endPiv) big.push(endPiv, this.sl[(rNode << 4) + offR], 0);
     }
-    if (offR < (this.mt[rNode << 3] as number))
-      this.pushNode(big, rNode, offR + 1, this.mt[rNode << 3] as number, rmax);
+    if (offR < (this.en[rNode] as number))
+      this.pushNode(big, rNode, offR + 1, this.en[rNode] as number, rmax);
     this.freeNode(lNode);
     this.freeNode(rNode);
     this.rebuild(leafDepth, LEAF, false);
@@ -1070,10 +1092,10 @@ export class MapleTree<T = unknown> {
         // Too little data: take in a neighbour (right first).
         const oR = rp.off[d] as number;
         const oL = lp.off[d] as number;
-        if (oR < (this.mt[PR0 << 3] as number)) {
+        if (oR < (this.en[PR0] as number)) {
           const s = this.sl[(PR0 << 4) + oR + 1] as number;
           const sMax = this.pivotAt(PR0, oR + 1, rp.max[d - 1] as number);
-          this.pushNode(cur, s, 0, this.mt[s << 3] as number, sMax);
+          this.pushNode(cur, s, 0, this.en[s] as number, sMax);
           this.freeNode(s);
           this.setPath(rp, d, s, oR + 1, hi + 1, sMax);
           hi = sMax;
@@ -1090,7 +1112,7 @@ export class MapleTree<T = unknown> {
           this.descend(tp, hi + 1, d);
           const s = tp.node[d] as number;
           const sMax = tp.max[d] as number;
-          this.pushNode(cur, s, 0, this.mt[s << 3] as number, sMax);
+          this.pushNode(cur, s, 0, this.en[s] as number, sMax);
           this.freeNode(s);
           rp.copyFrom(tp, d);
           hi = sMax;
@@ -1112,8 +1134,8 @@ export class MapleTree<T = unknown> {
         const oR = rp.off[d] as number;
         const left = oL > 0 ? (this.sl[(PL0 << 4) + oL - 1] as number) : null;
         const right =
-          oR < (this.mt[PR0 << 3] as number) ? (this.sl[(PR0 << 4) + oR + 1] as number) : null;
-        if (left !== null && cur.n + (this.mt[left << 3] as number) + 1 < space) {
+          oR < (this.en[PR0] as number) ? (this.sl[(PR0 << 4) + oR + 1] as number) : null;
+        if (left !== null && cur.n + (this.en[left] as number) + 1 < space) {
           const sMin =
             oL - 1 === 0 ? (lp.min[d - 1] as number) : (this.pv[(PL0 << 5) + oL - 2] as number) + 1;
           this.prependNode(left, lo - 1);
@@ -1121,9 +1143,9 @@ export class MapleTree<T = unknown> {
           this.setPath(lp, d, left, oL - 1, sMin, lo - 1);
           lo = sMin;
           this.counters.bump('maple.push_left');
-        } else if (right !== null && cur.n + (this.mt[right << 3] as number) + 1 < space) {
+        } else if (right !== null && cur.n + (this.en[right] as number) + 1 < space) {
           const sMax = this.pivotAt(PR0, oR + 1, rp.max[d - 1] as number);
-          this.pushNode(cur, right, 0, this.mt[right << 3] as number, sMax);
+          this.pushNode(cur, right, 0, this.en[right] as number, sMax);
           this.freeNode(right);
           this.setPath(rp, d, right, oR + 1, hi + 1, sMax);
           hi = sMax;
@@ -1145,16 +1167,15 @@ export class MapleTree<T = unknown> {
       up.clear();
       if (oL > 0) this.pushNode(up, PL, 0, oL - 1, lp.max[d - 1] as number);
       for (const nn of nodes) up.push(nn.max, nn.node, nn.gap);
-      if (oR < (this.mt[PR << 3] as number))
-        this.pushNode(up, PR, oR + 1, this.mt[PR << 3] as number, pmax);
+      if (oR < (this.en[PR] as number)) this.pushNode(up, PR, oR + 1, this.en[PR] as number, pmax);
       if (PL === PR) {
         for (let i = oL + 1; i < oR; i++) this.freeSubtree(this.sl[(PL << 4) + i] as number);
       } else {
-        for (let i = oL + 1; i <= (this.mt[PL << 3] as number); i++)
+        for (let i = oL + 1; i <= (this.en[PL] as number); i++)
           this.freeSubtree(this.sl[(PL << 4) + i] as number);
         for (let i = 0; i < oR; i++) this.freeSubtree(this.sl[(PR << 4) + i] as number);
       }
-      const ptype = this.mt[(PL << 3) + M_TYPE] as NodeType;
+      const ptype = this.ty[PL] as NodeType;
       this.freeNode(PL);
       if (PR !== PL) this.freeNode(PR);
       this.bigB = cur;
@@ -1191,8 +1212,8 @@ export class MapleTree<T = unknown> {
     const pv = this.pv;
     const pb = node << 5;
     const sb = node << 4;
-    const e = this.mt[node << 3] as number;
-    const arange = (this.mt[(node << 3) + M_TYPE] as NodeType) === ARANGE;
+    const e = this.en[node] as number;
+    const arange = (this.ty[node] as NodeType) === ARANGE;
     for (let i = from; i <= to; i++)
       big.push(
         i < e ? (pv[pb + i] as number) : max,
@@ -1203,7 +1224,7 @@ export class MapleTree<T = unknown> {
 
   /** Upper bound of slot `i` of `node`, whose max is `max`. */
   private pivotAt(node: number, i: number, max: number): number {
-    return i < (this.mt[node << 3] as number) ? (this.pv[(node << 5) + i] as number) : max;
+    return i < (this.en[node] as number) ? (this.pv[(node << 5) + i] as number) : max;
   }
 
   /** bigA = node's data (node ends at `max`) + bigA. */
@@ -1211,7 +1232,7 @@ export class MapleTree<T = unknown> {
     const cur = this.bigA;
     const tmp = this.bigB;
     tmp.clear();
-    this.pushNode(tmp, node, 0, this.mt[node << 3] as number, max);
+    this.pushNode(tmp, node, 0, this.en[node] as number, max);
     for (let i = 0; i < cur.n; i++)
       tmp.push(cur.piv[i] as number, cur.slot[i], cur.gap[i] as number);
     cur.clear();
@@ -1274,18 +1295,14 @@ export class MapleTree<T = unknown> {
       let r = big.slot[0] as number;
       big.clear();
       this._height--;
-      while (this.mt[(r << 3) + M_TYPE] !== LEAF && (this.mt[r << 3] as number) === 0) {
+      while (this.ty[r] !== LEAF && (this.en[r] as number) === 0) {
         const child = this.sl[(r << 4) + 0] as number;
         this.freeNode(r);
         r = child;
         this._height--;
       }
       this.setRoot(r);
-      if (
-        this.mt[(r << 3) + M_TYPE] === LEAF &&
-        (this.mt[r << 3] as number) === 0 &&
-        this.sl[r << 4] === null
-      ) {
+      if (this.ty[r] === LEAF && (this.en[r] as number) === 0 && this.sl[r << 4] === null) {
         this.freeNode(r);
         this.rootNode = -1;
         this._height = 0;
@@ -1329,13 +1346,13 @@ export class MapleTree<T = unknown> {
       if (i < last) pv[pb + i] = big.piv[from + i] as number;
     }
     for (let i = count; i < SL_STRIDE; i++) sl[sb + i] = null;
-    mt[n << 3] = last;
-    const type = mt[(n << 3) + M_TYPE];
+    this.en[n] = last;
+    const type = this.ty[n];
     if (type === LEAF) return this.isAlloc ? this.leafGap(n, min, max) : 0;
     for (let i = 0; i < count; i++) {
       const child = sl[sb + i] as number;
-      mt[(child << 3) + M_PARENT] = n;
-      mt[(child << 3) + M_PSLOT] = i;
+      mt[(child << 2) + M_PARENT] = n;
+      mt[(child << 2) + M_PSLOT] = i;
     }
     if (type !== ARANGE) return 0;
     const gb = pb + GAP_AT;
@@ -1346,7 +1363,7 @@ export class MapleTree<T = unknown> {
       if (v > (pv[gb + best] as number)) best = i;
     }
     this.counters.gapUpdates += count;
-    mt[(n << 3) + M_GAPOFF] = best;
+    mt[(n << 2) + M_GAPOFF] = best;
     return pv[gb + best] as number;
   }
 
@@ -1354,7 +1371,7 @@ export class MapleTree<T = unknown> {
   private leafGap(n: number, min: number, max: number): number {
     let best = 0;
     let lo = min;
-    const e = this.mt[n << 3] as number;
+    const e = this.en[n] as number;
     const piv = this.pv;
     const pivB = n << 5;
     for (let i = 0; i <= e; i++) {
@@ -1376,7 +1393,7 @@ export class MapleTree<T = unknown> {
     let best = 0;
     let lo = p.min[d] as number;
     const max = p.max[d] as number;
-    const e = this.mt[n << 3] as number;
+    const e = this.en[n] as number;
     const piv = this.pv;
     const pivB = n << 5;
     const slot = this.sl;
@@ -1403,14 +1420,14 @@ export class MapleTree<T = unknown> {
       const parent = p.node[k - 1] as number;
       const off = p.off[k] as number;
       const gb = (parent << 5) + GAP_AT;
-      const mb = parent << 3;
+      const mb = parent << 2;
       if (pv[gb + off] === v) return;
       let gapOff = mt[mb + M_GAPOFF] as number;
       const oldMax = pv[gb + gapOff] as number;
       pv[gb + off] = v;
       c.gapUpdates++;
       if (off === gapOff || v > oldMax) {
-        const e = mt[mb] as number;
+        const e = this.en[parent] as number;
         gapOff = 0;
         for (let i = 1; i <= e; i++)
           if ((pv[gb + i] as number) > (pv[gb + gapOff] as number)) gapOff = i;
@@ -1430,8 +1447,8 @@ export class MapleTree<T = unknown> {
       const parent = p.node[d - 1] as number;
       const off = p.off[d] as number;
       this.sl[(parent << 4) + off] = n;
-      this.mt[(n << 3) + M_PARENT] = parent;
-      this.mt[(n << 3) + M_PSLOT] = off;
+      this.mt[(n << 2) + M_PARENT] = parent;
+      this.mt[(n << 2) + M_PSLOT] = off;
     }
     p.node[d] = n;
   }
@@ -1440,8 +1457,8 @@ export class MapleTree<T = unknown> {
   private setRoot(n: number): void {
     this.rootNode = n;
     this.rootEntry = null;
-    this.mt[(n << 3) + M_PARENT] = -1;
-    this.mt[(n << 3) + M_PSLOT] = 0;
+    this.mt[(n << 2) + M_PARENT] = -1;
+    this.mt[(n << 2) + M_PSLOT] = 0;
   }
 
   // -------------------------------------------------------------------------
@@ -1541,11 +1558,7 @@ export class MapleTree<T = unknown> {
     const lp = this.lp;
     for (let d = leafDepth - 1; d >= 0; d--) {
       const n = lp.node[d] as number;
-      if (
-        (this.mt[n << 3] as number) <
-        (SLOTS[this.mt[(n << 3) + M_TYPE] as NodeType] as number) - 1
-      )
-        return d + 1;
+      if ((this.en[n] as number) < (SLOTS[this.ty[n] as NodeType] as number) - 1) return d + 1;
     }
     return 0;
   }
@@ -1560,9 +1573,8 @@ export class MapleTree<T = unknown> {
       const n = lp.node[d] as number;
       if (
         d === 0
-          ? (this.mt[n << 3] as number) - lose >= 1
-          : (this.mt[n << 3] as number) - lose >=
-            (MIN_END[this.mt[(n << 3) + M_TYPE] as NodeType] as number)
+          ? (this.en[n] as number) - lose >= 1
+          : (this.en[n] as number) - lose >= (MIN_END[this.ty[n] as NodeType] as number)
       )
         return d + 1;
     }
@@ -1582,13 +1594,13 @@ export class MapleTree<T = unknown> {
     while (lca < leafDepth && lp.node[lca + 1] === rp.node[lca + 1]) lca++;
     for (let d = lca; d >= 0; d--) {
       const n = lp.node[d] as number;
-      const cap = SLOTS[this.mt[(n << 3) + M_TYPE] as NodeType] as number;
-      const min = MIN_END[this.mt[(n << 3) + M_TYPE] as NodeType] as number;
+      const cap = SLOTS[this.ty[n] as NodeType] as number;
+      const min = MIN_END[this.ty[n] as NodeType] as number;
       // At the common ancestor the run of children is replaced by 1–3 nodes;
       // above it a level gains or loses at most one child.
       const width = d === lca ? (rp.off[d + 1] as number) - (lp.off[d + 1] as number) + 1 : 1;
-      const most = (this.mt[n << 3] as number) + 1 - width + (d === lca ? 3 : 2);
-      const least = (this.mt[n << 3] as number) + 1 - width + (d === lca ? 1 : 0);
+      const most = (this.en[n] as number) + 1 - width + (d === lca ? 3 : 2);
+      const least = (this.en[n] as number) + 1 - width + (d === lca ? 1 : 0);
       if (most <= cap && (d === 0 || least - 1 >= min)) return d + 1;
     }
     return 0;
@@ -1604,10 +1616,10 @@ export class MapleTree<T = unknown> {
   private newId(type: NodeType): number {
     if (this.nfree === 0 && this.top === this.cap) this.grow(1);
     const n = this.nfree > 0 ? (this.freeIds[--this.nfree] as number) : this.top++;
-    const mb = n << 3;
+    const mb = n << 2;
     const mt = this.mt;
-    mt[mb + M_END] = 0;
-    mt[mb + M_TYPE] = type;
+    this.en[n] = 0;
+    this.ty[n] = type;
     mt[mb + M_PARENT] = -1;
     mt[mb + M_PSLOT] = 0;
     mt[mb + M_GAPOFF] = 0;
@@ -1631,6 +1643,12 @@ export class MapleTree<T = unknown> {
     pv.set(this.pv);
     const mt = new Int32Array(cap * MT_STRIDE);
     mt.set(this.mt);
+    const en = new Uint8Array(cap);
+    en.set(this.en);
+    const ty = new Uint8Array(cap);
+    ty.set(this.ty);
+    this.en = en;
+    this.ty = ty;
     const free = new Int32Array(cap);
     free.set(this.freeIds.subarray(0, this.nfree));
     const sl = this.sl;
@@ -1642,7 +1660,7 @@ export class MapleTree<T = unknown> {
   }
 
   private freeNode(n: number): void {
-    const mb = n << 3;
+    const mb = n << 2;
     if (this.mt[mb + M_DEAD]) return;
     this.mt[mb + M_DEAD] = 1;
     this.graveyard[this.graves++] = n;
@@ -1651,9 +1669,9 @@ export class MapleTree<T = unknown> {
   }
 
   private freeSubtree(n: number): void {
-    if (this.mt[(n << 3) + M_DEAD]) return;
-    if (this.mt[(n << 3) + M_TYPE] !== LEAF) {
-      const e = this.mt[n << 3] as number;
+    if (this.mt[(n << 2) + M_DEAD]) return;
+    if (this.ty[n] !== LEAF) {
+      const e = this.en[n] as number;
       for (let i = 0; i <= e; i++) this.freeSubtree(this.sl[(n << 4) + i] as number);
     }
     this.freeNode(n);
@@ -1664,13 +1682,13 @@ export class MapleTree<T = unknown> {
     const g = this.graveyard;
     const k = this.graves;
     const sl = this.sl;
-    const mt = this.mt;
+    const en = this.en;
     const free = this.freeIds;
     for (let i = 0; i < k; i++) {
       const n = g[i] as number;
       // Slots past `end` are null already (every writer clears what it vacates).
       const sb = n << 4;
-      for (let j = mt[n << 3] as number; j >= 0; j--) sl[sb + j] = null;
+      for (let j = en[n] as number; j >= 0; j--) sl[sb + j] = null;
       free[this.nfree++] = n;
     }
     this.graves = 0;
@@ -1705,7 +1723,11 @@ export class MapleTree<T = unknown> {
       const lo = min === 0 ? 1 : min;
       return lo > max || max - lo < size - 1 ? -EBUSY : max - size + 1;
     }
-    const r = this.searchRev(root, min, max, size);
+    const k = this.key;
+    k[0] = min;
+    k[1] = max;
+    k[2] = size;
+    const r = this.searchRev(root);
     return r < 0 ? -EBUSY : r;
   }
 
@@ -1719,10 +1741,10 @@ export class MapleTree<T = unknown> {
   ): number {
     const c = this.counters;
     c.nodesVisited++;
-    const e = this.mt[n << 3] as number;
+    const e = this.en[n] as number;
     const piv = this.pv;
     const pivB = n << 5;
-    const type = this.mt[(n << 3) + M_TYPE] as NodeType;
+    const type = this.ty[n] as NodeType;
     const leaf = type === LEAF;
     const gaps = type === ARANGE;
     const gB = pivB + GAP_AT;
@@ -1753,7 +1775,11 @@ export class MapleTree<T = unknown> {
    * next slot's upper bound) per level, so no call passes an address. `nmax`
    * is only read at a leaf (the walk state's range), so it is not stacked.
    */
-  private searchRev(root: number, min: number, max: number, size: number): number {
+  private searchRev(root: number): number {
+    const k = this.key;
+    const min = k[0] as number;
+    const max = k[1] as number;
+    const size = k[2] as number;
     const c = this.counters;
     const st = this.sNode;
     const so = this.sOff;
@@ -1765,13 +1791,14 @@ export class MapleTree<T = unknown> {
     let nmax = MAPLE_MAX;
     let hi = MAPLE_MAX;
     const piv = this.pv;
-    const mt = this.mt;
     const sl = this.sl;
-    let i = mt[n << 3] as number;
+    const en = this.en;
+    const ty = this.ty;
+    let i = en[n] as number;
     c.nodesVisited++;
     for (;;) {
       const pivB = n << 5;
-      const type = mt[(n << 3) + M_TYPE];
+      const type = ty[n];
       const gaps = type === ARANGE;
       const gB = pivB + GAP_AT;
       let down = false;
@@ -1805,7 +1832,7 @@ export class MapleTree<T = unknown> {
             n = this.sl[(n << 4) + i] as number;
             nmin = lo;
             nmax = hi;
-            i = this.mt[n << 3] as number;
+            i = this.en[n] as number;
             c.nodesVisited++;
             down = true;
             break;
@@ -1877,13 +1904,13 @@ export class MapleTree<T = unknown> {
     while (stack.length > 0) {
       const [src, dst] = stack.pop() as [number, number];
       this.counters.nodesVisited++;
-      if (this.mt[(src << 3) + M_TYPE] === LEAF) continue;
-      const k = (this.mt[src << 3] as number) + 1;
+      if (this.ty[src] === LEAF) continue;
+      const k = (this.en[src] as number) + 1;
       if (!dest.bulkAlloc(k)) return fail();
       for (let i = 0; i < k; i++) {
         const c = this.copyNode(dest, this.sl[(src << 4) + i] as number);
-        dest.mt[(c << 3) + M_PARENT] = dst;
-        dest.mt[(c << 3) + M_PSLOT] = i;
+        dest.mt[(c << 2) + M_PARENT] = dst;
+        dest.mt[(c << 2) + M_PSLOT] = i;
         dest.sl[(dst << 4) + i] = c;
         copies.push(c);
       }
@@ -1898,19 +1925,19 @@ export class MapleTree<T = unknown> {
 
   /** A copy of node `src` in `dest`'s slab (children left for the caller to link). */
   private copyNode(dest: MapleTree<T>, src: number): number {
-    const smb = src << 3;
-    const n = dest.newId(this.mt[smb + M_TYPE] as NodeType);
+    const smb = src << 2;
+    const type = this.ty[src] as NodeType;
+    const n = dest.newId(type);
     const spv = this.pv;
     const dpv = dest.pv;
     const sb = src << 5;
     const db = n << 5;
     for (let i = 0; i < GAP_AT + (SLOTS[ARANGE] as number); i++)
       dpv[db + i] = spv[sb + i] as number;
-    const e = this.mt[smb + M_END] as number;
-    if (this.mt[smb + M_TYPE] === LEAF)
-      for (let i = 0; i <= e; i++) dest.sl[(n << 4) + i] = this.sl[(src << 4) + i];
-    dest.mt[(n << 3) + M_END] = e;
-    dest.mt[(n << 3) + M_GAPOFF] = this.mt[smb + M_GAPOFF] as number;
+    const e = this.en[src] as number;
+    if (type === LEAF) for (let i = 0; i <= e; i++) dest.sl[(n << 4) + i] = this.sl[(src << 4) + i];
+    dest.en[n] = e;
+    dest.mt[(n << 2) + M_GAPOFF] = this.mt[smb + M_GAPOFF] as number;
     return n;
   }
 
@@ -1971,8 +1998,8 @@ export class MapleTree<T = unknown> {
       const lp = this.lp;
       this.descend(lp, MAPLE_MAX, d);
       const node = lp.node[d] as number;
-      const type = this.mt[(node << 3) + M_TYPE] as NodeType;
-      if ((this.mt[node << 3] as number) >= (MIN_END[type] as number)) continue;
+      const type = this.ty[node] as NodeType;
+      if ((this.en[node] as number) >= (MIN_END[type] as number)) continue;
       // The rebalance's nodes come from what is left of the estimate, the
       // rest on demand.
       if (!this.begin(ST_REBALANCE, this._height, this._height - 1, true)) {
@@ -1984,7 +2011,7 @@ export class MapleTree<T = unknown> {
       this.requested = this.used = 0;
       const big = this.bigA;
       big.clear();
-      this.pushNode(big, node, 0, this.mt[node << 3] as number, MAPLE_MAX);
+      this.pushNode(big, node, 0, this.en[node] as number, MAPLE_MAX);
       this.freeNode(node);
       this.rp.copyFrom(lp, d);
       this.rebuild(d, type, false);
@@ -2027,8 +2054,8 @@ export class MapleTree<T = unknown> {
     let n = 0;
     const walk = (node: number): void => {
       n++;
-      if (this.mt[(node << 3) + M_TYPE] !== LEAF) {
-        const e = this.mt[node << 3] as number;
+      if (this.ty[node] !== LEAF) {
+        const e = this.en[node] as number;
         for (let i = 0; i <= e; i++) walk(this.sl[(node << 4) + i] as number);
       }
     };
@@ -2040,11 +2067,11 @@ export class MapleTree<T = unknown> {
   nodeCensus(): Record<string, number> {
     const out: Record<string, number> = {};
     const walk = (node: number): void => {
-      const type = this.mt[(node << 3) + M_TYPE] as NodeType;
+      const type = this.ty[node] as NodeType;
       const name = NODE_TYPE_NAMES[type];
       out[name] = (out[name] ?? 0) + 1;
       if (type !== LEAF) {
-        const e = this.mt[node << 3] as number;
+        const e = this.en[node] as number;
         for (let i = 0; i <= e; i++) walk(this.sl[(node << 4) + i] as number);
       }
     };
@@ -2054,7 +2081,14 @@ export class MapleTree<T = unknown> {
 
   /** Bytes of the slab's arenas (capacity, live or not): the tree's own memory. */
   get arenaBytes(): number {
-    return this.pv.byteLength + this.mt.byteLength + this.freeIds.byteLength + this.sl.length * 4;
+    return (
+      this.pv.byteLength +
+      this.mt.byteLength +
+      this.en.byteLength +
+      this.ty.byteLength +
+      this.freeIds.byteLength +
+      this.sl.length * 4
+    );
   }
 
   /**
@@ -2075,15 +2109,15 @@ export class MapleTree<T = unknown> {
     }
     if (this.rootEntry !== null) throw new Error('maple: root node and root entry both set');
     const mt = this.mt;
-    if (mt[(root << 3) + M_PARENT] !== -1) throw new Error('maple: root has a parent');
+    if (mt[(root << 2) + M_PARENT] !== -1) throw new Error('maple: root has a parent');
     let prevNull = false;
     let leafDepth = -1;
     const check = (n: number, min: number, max: number, depth: number, isRoot: boolean): number => {
       if (!Number.isInteger(n) || n < 0 || n >= this.top)
         throw new Error(`maple: node id ${String(n)} outside the slab at depth ${depth}`);
-      const mb = n << 3;
-      const type = mt[mb + M_TYPE] as NodeType;
-      const end = mt[mb + M_END] as number;
+      const mb = n << 2;
+      const type = this.ty[n] as NodeType;
+      const end = this.en[n] as number;
       const where = `${NODE_TYPE_NAMES[type]} [${min}, ${max}] at depth ${depth}`;
       if (mt[mb + M_DEAD]) throw new Error(`maple: freed node reachable: ${where}`);
       const cap = SLOTS[type] as number;
@@ -2112,7 +2146,7 @@ export class MapleTree<T = unknown> {
         } else {
           if (typeof s !== 'number')
             throw new Error(`maple: internal slot ${i} is not a node in ${where}`);
-          if (mt[(s << 3) + M_PARENT] !== n || mt[(s << 3) + M_PSLOT] !== i)
+          if (mt[(s << 2) + M_PARENT] !== n || mt[(s << 2) + M_PSLOT] !== i)
             throw new Error(`maple: bad parent link of child ${i} in ${where}`);
           const g = check(s, lo, hi, depth + 1, false);
           if (type === ARANGE && this.pv[gb + i] !== g)
@@ -2155,8 +2189,8 @@ export class MapleTree<T = unknown> {
         : `root entry [0x0, 0x0]: ${format(this.rootEntry)}`;
     const walk = (n: number, min: number, max: number, depth: number): void => {
       const pad = '  '.repeat(depth);
-      const type = this.mt[(n << 3) + M_TYPE] as NodeType;
-      const end = this.mt[n << 3] as number;
+      const type = this.ty[n] as NodeType;
+      const end = this.en[n] as number;
       const gb = (n << 5) + GAP_AT;
       const gap =
         type === ARANGE

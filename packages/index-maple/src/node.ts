@@ -30,19 +30,17 @@ export const KERNEL_NODE_BYTES = 256;
 
 /**
  * A node is a record in its tree's slab (see MapleTree): 32 doubles of
- * pivots and gaps — 256 bytes, the kernel's node size — plus 16 slots and 8
- * ints of metadata. Pivot `i` of node `n` is at `n × 32 + i`; an arange
- * node's gap `i` at `n × 32 + GAP_AT + i`.
+ * pivots and gaps — 256 bytes, the kernel's node size — plus 16 slots, its
+ * end and type (a byte each) and 4 ints of metadata. Pivot `i` of node `n`
+ * is at `n × 32 + i`; an arange node's gap `i` at `n × 32 + GAP_AT + i`.
  */
 export const GAP_AT = 16;
-/** Metadata fields (offsets in a node's metadata record). */
-export const M_END = 0;
-export const M_TYPE = 1;
+/* Metadata fields: offsets in a node's 4-int metadata record. */
 /** Parent node id, −1 for the root. */
-export const M_PARENT = 2;
+export const M_PARENT = 0;
 /** Offset in the parent (the kernel encodes it in the parent pointer). */
-export const M_PSLOT = 3;
+export const M_PSLOT = 1;
 /** Offset of the largest gap (ma_meta gap, arange nodes only). */
-export const M_GAPOFF = 4;
+export const M_GAPOFF = 2;
 /** Freed in the current write (or later); never reachable from a live tree. */
-export const M_DEAD = 5;
+export const M_DEAD = 3;
