@@ -232,14 +232,14 @@ export class MapleTree<T = unknown> {
   private curSeq = -1;
 
   /**
-   * The node slab: this tree's nodes are records in three arenas, indexed
-   * by node id, as the kernel's are 256-byte slab objects. `pv`: PV_STRIDE
-   * doubles per node (15 pivots, then at GAP_AT the 10 gaps of an arange
-   * node); `sl`: SL_STRIDE slots per node (entries in a leaf, child ids in an
-   * internal node); `mt`: MT_STRIDE ints of metadata (end, type, parent id
-   * or −1, offset in the parent, offset of the largest gap, freed flag).
-   * The arenas grow by doubling, only in begin()/bulkAlloc() (a write's
-   * preallocation), so no write sees them move.
+   * The node slab: this tree's nodes are records in arenas indexed by node
+   * id, as the kernel's are 256-byte slab objects. `pv`: PV_STRIDE doubles
+   * per node (15 pivots, then at GAP_AT the 10 gaps of an arange node);
+   * `sl`: SL_STRIDE slots per node (entries in a leaf, child ids in an
+   * internal node); `en`, `ty`: end and type; `mt`: MT_STRIDE ints (parent
+   * id or −1, offset in the parent, offset of the largest gap, freed flag).
+   * The arenas grow by half, only when a write starts (before it reads the
+   * tree) or a bulk allocation is made, so no write sees them move.
    */
   private pv = new Float64Array(0);
   private sl: unknown[] = [];
@@ -1635,10 +1635,10 @@ export class MapleTree<T = unknown> {
     if (this.nfree + (this.cap - this.top) < k) this.grow(k);
   }
 
-  /** Doubles the arenas (at least `k` more records); the data is copied. */
+  /** Grows the arenas by half (at least `k` more records); the data is copied. */
   private grow(k: number): void {
-    let cap = Math.max(this.cap * 2, MIN_CAP);
-    while (cap - this.top + this.nfree < k) cap *= 2;
+    let cap = Math.max(this.cap + (this.cap >> 1), MIN_CAP);
+    while (cap - this.top + this.nfree < k) cap += cap >> 1;
     const pv = new Float64Array(cap * PV_STRIDE);
     pv.set(this.pv);
     const mt = new Int32Array(cap * MT_STRIDE);
