@@ -197,6 +197,27 @@ const MT_STRIDE = 4;
 /** Arena capacity (nodes) of a new tree's first node. */
 const MIN_CAP = 8;
 
+/** One tree's slab arenas (see MapleTree). */
+interface Arenas {
+  pv: Float64Array<ArrayBuffer>;
+  sl: unknown[];
+  mt: Int32Array<ArrayBuffer>;
+  en: Uint8Array<ArrayBuffer>;
+  ty: Uint8Array<ArrayBuffer>;
+  freeIds: Int32Array<ArrayBuffer>;
+  cap: number;
+}
+
+/**
+ * The slab cache: the arenas of destroyed trees, taken by the next tree that
+ * allocates its first node — freed maple nodes stay in the kmem_cache for the
+ * next allocation, so a fork after an exit finds a warm slab. Bounded: at
+ * most CACHE_MAX_ARENAS arenas of at most CACHE_MAX_NODES nodes.
+ */
+const SLAB_CACHE: Arenas[] = [];
+const CACHE_MAX_ARENAS = 4;
+const CACHE_MAX_NODES = 1 << 15;
+
 function isValidIndex(i: number): boolean {
   return Number.isSafeInteger(i) && i >= 0;
 }
@@ -638,7 +659,7 @@ export class MapleTree<T = unknown> {
     return v;
   }
 
-  /** Frees every node (mtree_destroy); the slab's arenas are released. */
+  /** Frees every node (mtree_destroy); the arenas go to the slab cache (or are released). */
   destroy(): void {
     if (this.rootNode >= 0) {
       this.freeSubtree(this.rootNode);
@@ -647,6 +668,20 @@ export class MapleTree<T = unknown> {
     this.rootNode = -1;
     this.rootEntry = null;
     this._height = 0;
+    if (this.cap > 0 && this.cap <= CACHE_MAX_NODES) {
+      // To the slab cache, every slot null again, for the next tree.
+      this.sl.fill(null, 0, this.top * SL_STRIDE);
+      if (SLAB_CACHE.length >= CACHE_MAX_ARENAS) SLAB_CACHE.shift();
+      SLAB_CACHE.push({
+        pv: this.pv,
+        sl: this.sl,
+        mt: this.mt,
+        en: this.en,
+        ty: this.ty,
+        freeIds: this.freeIds,
+        cap: this.cap,
+      });
+    }
     this.pv = new Float64Array(0);
     this.sl = [];
     this.mt = new Int32Array(0);
@@ -1637,6 +1672,18 @@ export class MapleTree<T = unknown> {
 
   /** Grows the arenas by half (at least `k` more records); the data is copied. */
   private grow(k: number): void {
+    if (this.cap === 0 && SLAB_CACHE.length > 0) {
+      // A tree's first nodes come from a destroyed tree's arenas, if any.
+      const a = SLAB_CACHE.pop() as Arenas;
+      this.pv = a.pv;
+      this.sl = a.sl;
+      this.mt = a.mt;
+      this.en = a.en;
+      this.ty = a.ty;
+      this.freeIds = a.freeIds;
+      this.cap = a.cap;
+      if (this.cap >= k) return;
+    }
     let cap = Math.max(this.cap + (this.cap >> 1), MIN_CAP);
     while (cap - this.top + this.nfree < k) cap += cap >> 1;
     const pv = new Float64Array(cap * PV_STRIDE);
@@ -1897,6 +1944,9 @@ export class MapleTree<T = unknown> {
       dest.releaseGraveyard();
       return -ENOMEM;
     };
+    // The copy has as many nodes as this tree: the destination's slab is
+    // sized once (the nodes are still counted by each bulk allocation).
+    dest.ensure(this.top - this.nfree);
     if (!dest.bulkAlloc(1)) return fail();
     const top = this.copyNode(dest, root);
     copies.push(top);
@@ -1977,6 +2027,7 @@ export class MapleTree<T = unknown> {
     const want = leaves + Math.ceil(leaves / ((SLOTS[this.internalType] as number) - 2)) + 3;
     if (want > this.allocBudget) return -ENOMEM;
     this.allocBudget -= want;
+    this.ensure(want);
     this.bulk = true;
     this.bulkRequested = want;
     this.bulkUsed = 0;
