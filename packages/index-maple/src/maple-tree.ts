@@ -761,33 +761,38 @@ export class MapleTree<T = unknown> {
     }
   }
 
+  /** Fills p.node/p.off above depth `d` from p.node[d] by parent links (mas_ascend). */
+  private climb(p: Path, d: number): void {
+    let n = p.node[d] as number;
+    for (let k = d; k > 0; k--) {
+      p.off[k] = this.mt[(n << 2) + M_PSLOT] as number;
+      n = this.mt[(n << 2) + M_PARENT] as number;
+      p.node[k - 1] = n;
+    }
+    p.off[0] = 0;
+  }
+
   /**
    * Points `lp` at the leaf holding `key[0]` and its slot: from the walk
-   * state when `index` lies in its leaf (one node visited; the ancestors by
-   * parent links, their ranges left unset — the result is true), else from
-   * the root (false).
+   * state when `index` lies in its leaf (one node visited; the ancestors are
+   * left unset — found by parent links when a write needs them — and the
+   * result is true), else from the root (false).
    */
   private walkTo(): boolean {
     const index = this.key[0] as number;
     const lp = this.lp;
     const d = this._height - 1;
     if (this.inCursor(index)) {
-      let n = this.curLeaf as number;
+      const n = this.curLeaf;
       const e = this.en[n] as number;
       const piv = this.pv;
       const pivB = n << 5;
       let i = 0;
       while (i < e && (piv[pivB + i] as number) < index) i++;
       lp.slot = i;
+      lp.node[d] = n;
       lp.min[d] = this.curMin;
       lp.max[d] = this.curMax;
-      for (let k = d; k > 0; k--) {
-        lp.node[k] = n;
-        lp.off[k] = this.mt[(n << 2) + M_PSLOT] as number;
-        n = this.mt[(n << 2) + M_PARENT] as number;
-      }
-      lp.node[0] = n;
-      lp.off[0] = 0;
       const c = this.counters;
       c.nodesVisited++;
       c.slotsScanned += i + 1;
@@ -1451,9 +1456,13 @@ export class MapleTree<T = unknown> {
     const pv = this.pv;
     const mt = this.mt;
     let v = gap;
+    let n = p.node[d] as number;
     for (let k = d; k > 0; k--) {
-      const parent = p.node[k - 1] as number;
-      const off = p.off[k] as number;
+      // The parent by the node's link: the path above a walk that started
+      // from the walk state is not recorded.
+      const parent = mt[(n << 2) + M_PARENT] as number;
+      const off = mt[(n << 2) + M_PSLOT] as number;
+      n = parent;
       const gb = (parent << 5) + GAP_AT;
       const mb = parent << 2;
       if (pv[gb + off] === v) return;
@@ -1479,8 +1488,10 @@ export class MapleTree<T = unknown> {
     if (d === 0) {
       this.setRoot(n);
     } else {
-      const parent = p.node[d - 1] as number;
-      const off = p.off[d] as number;
+      // The old node's parent link (the path above may not be recorded).
+      const old = p.node[d] as number;
+      const parent = this.mt[(old << 2) + M_PARENT] as number;
+      const off = this.mt[(old << 2) + M_PSLOT] as number;
       this.sl[(parent << 4) + off] = n;
       this.mt[(n << 2) + M_PARENT] = parent;
       this.mt[(n << 2) + M_PSLOT] = off;
@@ -1571,11 +1582,13 @@ export class MapleTree<T = unknown> {
       case ST_NODE:
         return this.rcu ? 1 : 0;
       case ST_SPLIT:
-        return policy === 'vacant-height' ? 2 * (h - this.vacantHeight(leafDepth)) + 1 : 2 * h + 1;
+        if (policy !== 'vacant-height') return 2 * h + 1;
+        this.climb(this.lp, leafDepth);
+        return 2 * (h - this.vacantHeight(leafDepth)) + 1;
       case ST_REBALANCE:
-        return policy === 'vacant-height'
-          ? 2 * (h - this.sufficientHeight(leafDepth, 1)) + 1
-          : 2 * h - 1;
+        if (policy !== 'vacant-height') return 2 * h - 1;
+        this.climb(this.lp, leafDepth);
+        return 2 * (h - this.sufficientHeight(leafDepth, 1)) + 1;
       case ST_SPANNING:
         return policy === 'vacant-height'
           ? 3 * (h - this.spanningHeight(leafDepth)) + 1
