@@ -406,13 +406,40 @@ export class MapleTree<T = unknown> {
     let scanned = 0;
     let from = index;
     let found: unknown;
+    const piv = this.pv;
+    const sl = this.sl;
+    const en = this.en;
+    const c = this.counters;
     for (;;) {
-      this.key[0] = from;
-      const n = this.leafOf();
-      const nmin = this.curMin;
-      const nmax = this.curMax;
-      const e = this.en[n] as number;
-      const piv = this.pv;
+      // The leaf holding `from` (leafOf, written out: the walk state's leaf
+      // when `from` lies in it, else a walk from the root).
+      let n: number;
+      let nmin: number;
+      let nmax: number;
+      if (this.inCursor(from)) {
+        c.nodesVisited++;
+        n = this.curLeaf;
+        nmin = this.curMin;
+        nmax = this.curMax;
+      } else {
+        const leafDepth = this._height - 1;
+        n = this.rootNode;
+        nmin = 0;
+        nmax = MAPLE_MAX;
+        for (let d = 0; d < leafDepth; d++) {
+          const e = en[n] as number;
+          const pivB = n << 5;
+          let i = 0;
+          while (i < e && (piv[pivB + i] as number) < from) i++;
+          scanned += i + 1;
+          if (i > 0) nmin = (piv[pivB + i - 1] as number) + 1;
+          if (i < e) nmax = piv[pivB + i] as number;
+          n = sl[(n << 4) + i] as number;
+        }
+        c.nodesVisited += leafDepth + 1;
+        this.setCursor(n, nmin, nmax);
+      }
+      const e = en[n] as number;
       const pivB = n << 5;
       let i = 0;
       while (i < e && (piv[pivB + i] as number) < from) i++;
@@ -420,7 +447,7 @@ export class MapleTree<T = unknown> {
       let lo = i === 0 ? nmin : (piv[pivB + i - 1] as number) + 1;
       for (; i <= e && lo <= max; i++) {
         const hi = i < e ? (piv[pivB + i] as number) : nmax;
-        const s = this.sl[(n << 4) + i];
+        const s = sl[(n << 4) + i];
         if (s !== null && s !== ZERO_ENTRY) {
           this.foundFirst = lo;
           this.foundLast = hi;
@@ -433,7 +460,7 @@ export class MapleTree<T = unknown> {
       scanned += e + 1;
       from = nmax + 1;
     }
-    this.counters.slotsScanned += scanned;
+    c.slotsScanned += scanned;
     return found as T | undefined;
   }
 
