@@ -194,6 +194,12 @@ const MAX_DEPTH = 64;
 const PV_STRIDE = 32;
 const SL_STRIDE = 16;
 const MT_STRIDE = 4;
+/**
+ * Stored at pivot `end` of every node (the kernel leaves that pivot unset: the
+ * node's max is its parent's): a pivot scan for an index inside the node stops
+ * there without testing `i < end`.
+ */
+const PIVOT_STOP = Number.POSITIVE_INFINITY;
 /** Arena capacity (nodes) of a new tree's first node. */
 const MIN_CAP = 8;
 
@@ -370,7 +376,7 @@ export class MapleTree<T = unknown> {
       const piv = this.pv;
       const pivB = n << 5;
       let i = 0;
-      while (i < e && (piv[pivB + i] as number) < index) i++;
+      while ((piv[pivB + i] as number) < index) i++;
       c.slotsScanned += i + 1;
       const lo = i === 0 ? min : (piv[pivB + i - 1] as number) + 1;
       const hi = i < e ? (piv[pivB + i] as number) : max;
@@ -430,7 +436,7 @@ export class MapleTree<T = unknown> {
           const e = en[n] as number;
           const pivB = n << 5;
           let i = 0;
-          while (i < e && (piv[pivB + i] as number) < from) i++;
+          while ((piv[pivB + i] as number) < from) i++;
           scanned += i + 1;
           if (i > 0) nmin = (piv[pivB + i - 1] as number) + 1;
           if (i < e) nmax = piv[pivB + i] as number;
@@ -442,7 +448,7 @@ export class MapleTree<T = unknown> {
       const e = en[n] as number;
       const pivB = n << 5;
       let i = 0;
-      while (i < e && (piv[pivB + i] as number) < from) i++;
+      while ((piv[pivB + i] as number) < from) i++;
       scanned += i + 1;
       let lo = i === 0 ? nmin : (piv[pivB + i - 1] as number) + 1;
       for (; i <= e && lo <= max; i++) {
@@ -490,7 +496,7 @@ export class MapleTree<T = unknown> {
       const piv = this.pv;
       const pivB = n << 5;
       let i = 0;
-      while (i < e && (piv[pivB + i] as number) < from) i++;
+      while ((piv[pivB + i] as number) < from) i++;
       scanned += i + 1;
       let hi = i < e ? (piv[pivB + i] as number) : nmax;
       let done = false;
@@ -544,7 +550,7 @@ export class MapleTree<T = unknown> {
       const piv = this.pv;
       const pivB = n << 5;
       let i = 0;
-      while (i < e && (piv[pivB + i] as number) < index) i++;
+      while ((piv[pivB + i] as number) < index) i++;
       scanned += i + 1;
       if (i > 0) nmin = (piv[pivB + i - 1] as number) + 1;
       if (i < e) nmax = piv[pivB + i] as number;
@@ -769,7 +775,7 @@ export class MapleTree<T = unknown> {
       const piv = this.pv;
       const pivB = n << 5;
       let i = 0;
-      while (i < e && (piv[pivB + i] as number) < index) i++;
+      while ((piv[pivB + i] as number) < index) i++;
       scanned += i + 1;
       if (d === depth) {
         p.slot = i;
@@ -815,7 +821,7 @@ export class MapleTree<T = unknown> {
       const piv = this.pv;
       const pivB = n << 5;
       let i = 0;
-      while (i < e && (piv[pivB + i] as number) < index) i++;
+      while ((piv[pivB + i] as number) < index) i++;
       lp.slot = i;
       lp.node[d] = n;
       lp.min[d] = this.curMin;
@@ -1023,6 +1029,7 @@ export class MapleTree<T = unknown> {
       if (k < 15) dPiv[dPivB + k] = endPiv;
     }
     this.en[dst] = newEnd;
+    dPiv[dPivB + newEnd] = PIVOT_STOP;
     this.counters.slotsScanned += newEnd + 1;
   }
 
@@ -1062,6 +1069,7 @@ export class MapleTree<T = unknown> {
     const n = this.alloc(LEAF);
     this.sl[n << 4] = entry;
     this.en[n] = 0;
+    this.pv[n << 5] = PIVOT_STOP;
     this.setRoot(n);
     this._height = 1;
   }
@@ -1414,6 +1422,7 @@ export class MapleTree<T = unknown> {
     }
     for (let i = count; i < SL_STRIDE; i++) sl[sb + i] = null;
     this.en[n] = last;
+    pv[pb + last] = PIVOT_STOP;
     const type = this.ty[n];
     if (type === LEAF) return this.isAlloc ? this.leafGap(n, min, max) : 0;
     for (let i = 0; i < count; i++) {
@@ -1695,6 +1704,7 @@ export class MapleTree<T = unknown> {
     const mt = this.mt;
     this.en[n] = 0;
     this.ty[n] = type;
+    this.pv[n << 5] = PIVOT_STOP;
     mt[mb + M_PARENT] = -1;
     mt[mb + M_PSLOT] = 0;
     mt[mb + M_GAPOFF] = 0;
@@ -2027,6 +2037,7 @@ export class MapleTree<T = unknown> {
     const e = this.en[src] as number;
     if (type === LEAF) for (let i = 0; i <= e; i++) dest.sl[(n << 4) + i] = this.sl[(src << 4) + i];
     dest.en[n] = e;
+    dpv[db + e] = PIVOT_STOP;
     dest.mt[(n << 2) + M_GAPOFF] = this.mt[smb + M_GAPOFF] as number;
     return n;
   }
@@ -2213,6 +2224,8 @@ export class MapleTree<T = unknown> {
       if (mt[mb + M_DEAD]) throw new Error(`maple: freed node reachable: ${where}`);
       const cap = SLOTS[type] as number;
       if (end < 0 || end >= cap) throw new Error(`maple: end ${end} out of range in ${where}`);
+      if (this.pv[(n << 5) + end] !== PIVOT_STOP)
+        throw new Error(`maple: pivot ${end} (the end) is not the scan stop in ${where}`);
       if (!isRoot && end < (MIN_END[type] as number)) {
         throw new Error(
           `maple: node under minimum occupancy (end ${end} < ${MIN_END[type]}) in ${where}`,
