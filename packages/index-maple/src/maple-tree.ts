@@ -817,7 +817,6 @@ export class MapleTree<T = unknown> {
     const d = this._height - 1;
     if (this.inCursor(index)) {
       const n = this.curLeaf;
-      const e = this.en[n] as number;
       const piv = this.pv;
       const pivB = n << 5;
       let i = 0;
