@@ -221,8 +221,8 @@ interface Arenas {
  * most CACHE_MAX_ARENAS arenas of at most CACHE_MAX_NODES nodes.
  */
 const SLAB_CACHE: Arenas[] = [];
-const CACHE_MAX_ARENAS = 4;
-const CACHE_MAX_NODES = 1 << 15;
+const CACHE_MAX_ARENAS = 2;
+const CACHE_MAX_NODES = 1 << 14;
 
 function isValidIndex(i: number): boolean {
   return Number.isSafeInteger(i) && i >= 0;
