@@ -1449,11 +1449,14 @@ export class MapleTree<T = unknown> {
     const e = this.en[n] as number;
     const piv = this.pv;
     const pivB = n << 5;
-    for (let i = 0; i <= e; i++) {
-      const hi = i < e ? (piv[pivB + i] as number) : max;
-      if (this.sl[(n << 4) + i] === null && hi - lo + 1 > best) best = hi - lo + 1;
+    const slot = this.sl;
+    const slotB = n << 4;
+    for (let i = 0; i < e; i++) {
+      const hi = piv[pivB + i] as number;
+      if (slot[slotB + i] === null && hi - lo + 1 > best) best = hi - lo + 1;
       lo = hi + 1;
     }
+    if (slot[slotB + e] === null && max - lo + 1 > best) best = max - lo + 1;
     this.counters.slotsScanned += e + 1;
     return best;
   }
@@ -1473,11 +1476,13 @@ export class MapleTree<T = unknown> {
     const pivB = n << 5;
     const slot = this.sl;
     const slotB = n << 4;
-    for (let i = 0; i <= e; i++) {
-      const hi = i < e ? (piv[pivB + i] as number) : max;
+    for (let i = 0; i < e; i++) {
+      const hi = piv[pivB + i] as number;
       if (slot[slotB + i] === null && hi - lo + 1 > best) best = hi - lo + 1;
       lo = hi + 1;
     }
+    // The last slot ends at the leaf's max.
+    if (slot[slotB + e] === null && max - lo + 1 > best) best = max - lo + 1;
     this.counters.slotsScanned += e + 1;
     this.propagateGap(p, d, best);
   }
