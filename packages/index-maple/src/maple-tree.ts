@@ -185,8 +185,6 @@ class WrState {
   /** Range of the slots written over: [rMin, endPiv]. */
   rMin = 0.5;
   endPiv = 0.5;
-  /** The leaf's max. */
-  lmax = 0.5;
 }
 
 /** Deepest path a walk records (a tree of 10^6 entries is 6–7 levels). */
@@ -947,7 +945,6 @@ export class MapleTree<T = unknown> {
     w.last = last;
     w.rMin = rMin;
     w.endPiv = endPiv;
-    w.lmax = lmax;
     if (type === ST_NODE && this.rcu) {
       // A replacement node, swapped in for readers.
       const n = this.alloc(LEAF);
@@ -976,7 +973,6 @@ export class MapleTree<T = unknown> {
     const last = w.last;
     const rMin = w.rMin;
     const endPiv = w.endPiv;
-    const lmax = w.lmax;
     const e = this.en[src] as number;
     // Source and destination are records of the same arenas.
     const sPiv = this.pv;
@@ -994,25 +990,33 @@ export class MapleTree<T = unknown> {
     const from = offEnd + 1; // first old slot after the write
     const to = off + head + 1 + tail; // its new offset
     const newEnd = to + (e - from);
+    // The old slots after the write, from..e, move to to..newEnd. The last one
+    // ends at the leaf's max: only its slot moves (its pivot is the scan stop
+    // written below).
     if (dst !== src) {
       for (let i = 0; i < off; i++) {
         dSlot[dSlotB + i] = sSlot[sSlotB + i];
         dPiv[dPivB + i] = sPiv[sPivB + i] as number;
       }
-      for (let i = from, k = to; i <= e; i++, k++) {
+      for (let i = from, k = to; i < e; i++, k++) {
         dSlot[dSlotB + k] = sSlot[sSlotB + i];
-        if (k < 15) dPiv[dPivB + k] = i < e ? (sPiv[sPivB + i] as number) : lmax;
+        dPiv[dPivB + k] = sPiv[sPivB + i] as number;
       }
+      if (from <= e) dSlot[dSlotB + newEnd] = sSlot[sSlotB + e];
     } else if (to > from) {
-      for (let i = e, k = newEnd; i >= from; i--, k--) {
+      // In place, to the right: from the end down.
+      if (from <= e) dSlot[dSlotB + newEnd] = sSlot[sSlotB + e];
+      for (let i = e - 1, k = newEnd - 1; i >= from; i--, k--) {
         dSlot[dSlotB + k] = sSlot[sSlotB + i];
-        if (k < 15) dPiv[dPivB + k] = i < e ? (sPiv[sPivB + i] as number) : lmax;
+        dPiv[dPivB + k] = sPiv[sPivB + i] as number;
       }
     } else if (to < from) {
-      for (let i = from, k = to; i <= e; i++, k++) {
+      // In place, to the left: from the start up, then the vacated slots cleared.
+      for (let i = from, k = to; i < e; i++, k++) {
         dSlot[dSlotB + k] = sSlot[sSlotB + i];
-        if (k < 15) dPiv[dPivB + k] = i < e ? (sPiv[sPivB + i] as number) : lmax;
+        dPiv[dPivB + k] = sPiv[sPivB + i] as number;
       }
+      if (from <= e) dSlot[dSlotB + newEnd] = sSlot[sSlotB + e];
       for (let k = newEnd + 1; k <= e; k++) dSlot[dSlotB + k] = null;
     }
     let k = off;
