@@ -574,32 +574,33 @@ export class MapleTree<T = unknown> {
 
   /**
    * Entries `[first, last, value]` in index order, from the one containing
-   * `from` up to `to` (mas_for_each): one walk per leaf, then the leaf's
-   * slots in order. Throws if the tree is written during the iteration.
+   * `from` up to `to` (mas_for_each): one walk from the root to the first
+   * leaf, then the leaf's slots in order; the next leaf is reached as
+   * mas_next_node does, up the path to the first ancestor with a slot to the
+   * right and down its left-most edge. Throws if the tree is written during
+   * the iteration.
    */
   *entries(from = 0, to: number = MAPLE_MAX): Generator<[number, number, T]> {
     const seq = this.seq;
-    let at = from;
-    while (at <= to) {
-      if (this.seq !== seq) throw new Error('MapleTree modified during iteration');
-      if (this.rootNode < 0) {
-        const v = this.find(at, to);
-        if (v !== undefined) yield [0, 0, v];
-        return;
-      }
-      const p = this.tp;
-      const leafDepth = this._height - 1;
-      this.descend(p, at, leafDepth);
+    if (this.rootNode < 0) {
+      const v = this.find(from, to);
+      if (v !== undefined) yield [0, 0, v];
+      return;
+    }
+    // A path of its own: the iteration spans other calls between its yields.
+    const p = new Path();
+    const leafDepth = this._height - 1;
+    this.descend(p, from, leafDepth);
+    let i = p.slot;
+    for (;;) {
       const leaf = p.node[leafDepth] as number;
       const lmax = p.max[leafDepth] as number;
-      const piv = this.pv;
-      const pivB = leaf << 5;
       const e = this.en[leaf] as number;
-      let i = p.slot;
-      let lo = i === 0 ? (p.min[leafDepth] as number) : (piv[pivB + i - 1] as number) + 1;
+      let lo =
+        i === 0 ? (p.min[leafDepth] as number) : (this.pv[(leaf << 5) + i - 1] as number) + 1;
       for (; i <= e; i++) {
         if (lo > to) return;
-        const hi = i < e ? (piv[pivB + i] as number) : lmax;
+        const hi = i < e ? (this.pv[(leaf << 5) + i] as number) : lmax;
         const s = this.sl[(leaf << 4) + i];
         if (s !== null && s !== ZERO_ENTRY) {
           yield [lo, hi, s as T];
@@ -609,8 +610,41 @@ export class MapleTree<T = unknown> {
       }
       this.counters.slotsScanned += e + 1;
       if (lmax >= to || lmax === MAPLE_MAX) return;
-      at = lmax + 1;
+      this.nextLeaf(p, leafDepth);
+      i = 0;
     }
+  }
+
+  /**
+   * Moves the path `p` (to a leaf at `leafDepth` that is not the right-most)
+   * to the next leaf (mas_next_node): up to the first ancestor with a slot to
+   * the right, then down the left-most edge. Counts each node read.
+   */
+  private nextLeaf(p: Path, leafDepth: number): void {
+    const c = this.counters;
+    let d = leafDepth;
+    // Up: the first level whose parent has a child after this one.
+    while (d > 0 && (p.off[d] as number) >= (this.en[p.node[d - 1] as number] as number)) {
+      d--;
+      c.nodesVisited++;
+    }
+    const parent = p.node[d - 1] as number;
+    const off = (p.off[d] as number) + 1;
+    c.nodesVisited++;
+    p.min[d] = (p.max[d] as number) + 1;
+    p.max[d] = this.pivotAt(parent, off, p.max[d - 1] as number);
+    p.off[d] = off;
+    p.node[d] = this.sl[(parent << 4) + off] as number;
+    // Down the left-most edge.
+    for (let k = d + 1; k <= leafDepth; k++) {
+      const n = p.node[k - 1] as number;
+      p.off[k] = 0;
+      p.min[k] = p.min[k - 1] as number;
+      p.max[k] = this.pivotAt(n, 0, p.max[k - 1] as number);
+      p.node[k] = this.sl[n << 4] as number;
+    }
+    c.nodesVisited += leafDepth - d + 1;
+    p.slot = 0;
   }
 
   /** Entries in reverse index order, from the one containing `from` down to `to`. */

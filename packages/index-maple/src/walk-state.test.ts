@@ -89,4 +89,30 @@ describe('walk state', () => {
     other.seq++;
     expect(visits(other.counters, () => expect(other.find(1000)).toBe(100))).toBe(3);
   });
+
+  it('iteration walks from the root once, then leaf to leaf by the parent links (mas_next_node)', () => {
+    for (const n of [200, 5000]) {
+      const { t, c } = build(n);
+      const h = t.height;
+      const nodes = t.nodeCount;
+      const census = t.nodeCensus();
+      const leaves = census.maple_leaf_64 as number;
+      let seen = 0;
+      // Every node but the first path's is entered once and its parent read once.
+      expect(
+        visits(c, () => {
+          for (const [first, last, v] of t.entries()) {
+            expect([first, last]).toEqual([10 * v, 10 * v + 4]);
+            expect(v).toBe(seen++);
+          }
+        }),
+      ).toBe(2 * nodes - h);
+      expect(seen).toBe(n);
+      // A walk from the root per leaf would have visited leaves × height nodes.
+      expect(2 * nodes - h).toBeLessThan(leaves * h);
+      // A window: from the middle to an index past the next few leaves.
+      const got = [...t.entries(10 * 100 + 2, 10 * 140)].map(([, , v]) => v);
+      expect(got).toEqual(Array.from({ length: 41 }, (_, i) => 100 + i));
+    }
+  });
 });
