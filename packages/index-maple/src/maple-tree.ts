@@ -285,7 +285,7 @@ export class MapleTree<T = unknown> {
   private readonly tp = new Path();
   private readonly wr = new WrState();
   /**
-   * Doubles passed to leafOf, walkTo, descendKey and searchRev (V8 boxes a
+   * Doubles passed to leafOf, walkTo, descendKey, searchRev and leafGapKey (V8 boxes a
    * double argument of a call it does not inline; a typed array holds it
    * unboxed).
    */
@@ -1482,33 +1482,20 @@ export class MapleTree<T = unknown> {
 
   /** Largest NULL range in a leaf covering [min, max] (leaf gaps are not stored). */
   private leafGap(n: number, min: number, max: number): number {
-    let best = 0;
-    let lo = min;
-    const e = this.en[n] as number;
-    const piv = this.pv;
-    const pivB = n << 5;
-    const slot = this.sl;
-    const slotB = n << 4;
-    for (let i = 0; i < e; i++) {
-      const hi = piv[pivB + i] as number;
-      if (slot[slotB + i] === null && hi - lo + 1 > best) best = hi - lo + 1;
-      lo = hi + 1;
-    }
-    if (slot[slotB + e] === null && max - lo + 1 > best) best = max - lo + 1;
-    this.counters.slotsScanned += e + 1;
-    return best;
+    const k = this.key;
+    k[0] = min;
+    k[1] = max;
+    return this.leafGapKey(n);
   }
 
   /**
-   * The leaf at path depth `d` (range p.min[d] … p.max[d]) changed: its
-   * largest NULL range goes up the path (leafGap + propagateGap, the
-   * leaf's range read from the path rather than passed as arguments).
+   * leafGap over the range in key[0] … key[1] (doubles passed unboxed: the
+   * hot caller, leafChanged, reads them from its path).
    */
-  private leafChanged(p: Path, d: number): void {
-    const n = p.node[d] as number;
+  private leafGapKey(n: number): number {
     let best = 0;
-    let lo = p.min[d] as number;
-    const max = p.max[d] as number;
+    let lo = this.key[0] as number;
+    const max = this.key[1] as number;
     const e = this.en[n] as number;
     const piv = this.pv;
     const pivB = n << 5;
@@ -1522,7 +1509,15 @@ export class MapleTree<T = unknown> {
     // The last slot ends at the leaf's max.
     if (slot[slotB + e] === null && max - lo + 1 > best) best = max - lo + 1;
     this.counters.slotsScanned += e + 1;
-    this.propagateGap(p, d, best);
+    return best;
+  }
+
+  /** The leaf at path depth `d` changed: its largest NULL range goes up the path. */
+  private leafChanged(p: Path, d: number): void {
+    const k = this.key;
+    k[0] = p.min[d] as number;
+    k[1] = p.max[d] as number;
+    this.propagateGap(p, d, this.leafGapKey(p.node[d] as number));
   }
 
   /**
