@@ -189,9 +189,14 @@ class WrState {
 
 /** Deepest path a walk records (a tree of 10^6 entries is 6–7 levels). */
 const MAX_DEPTH = 64;
-const PV_STRIDE = 32;
-const SL_STRIDE = 16;
-const MT_STRIDE = 4;
+/**
+ * Record sizes per node. The walks index with the shifts written out — node
+ * n's pivots at `n << 5`, slots at `n << 4`, metadata at `n << 2` — so the
+ * strides are derived from those shifts, not chosen apart from them.
+ */
+const PV_STRIDE = 1 << 5;
+const SL_STRIDE = 1 << 4;
+const MT_STRIDE = 1 << 2;
 /**
  * Stored at pivot `end` of every node (the kernel leaves that pivot unset: the
  * node's max is its parent's): a pivot scan for an index inside the node stops
@@ -734,8 +739,8 @@ export class MapleTree<T = unknown> {
     this.rootEntry = null;
     this._height = 0;
     if (this.cap > 0 && this.cap <= CACHE_MAX_NODES) {
-      // To the slab cache, every slot null again, for the next tree.
-      this.sl.fill(null, 0, this.top * SL_STRIDE);
+      // To the slab cache. Every slot is null already: freed nodes' slots are
+      // cleared when they return to the slab, and past `end` they always are.
       if (SLAB_CACHE.length >= CACHE_MAX_ARENAS) SLAB_CACHE.shift();
       SLAB_CACHE.push({
         pv: this.pv,
@@ -1137,7 +1142,7 @@ export class MapleTree<T = unknown> {
         first = rMin;
       }
       if (moved) {
-        if (this.sl[(rNode << 4) + 0] === null) {
+        if (this.sl[rNode << 4] === null) {
           offR = 0;
           last = this.pivotAt(rNode, 0, rmax);
         }
@@ -1408,7 +1413,7 @@ export class MapleTree<T = unknown> {
       big.clear();
       this._height--;
       while (this.ty[r] !== LEAF && (this.en[r] as number) === 0) {
-        const child = this.sl[(r << 4) + 0] as number;
+        const child = this.sl[r << 4] as number;
         this.freeNode(r);
         r = child;
         this._height--;
