@@ -16,29 +16,37 @@ export const STACK_GUARD_GAP = 256 * PAGE_SIZE;
 /** Default RLIMIT_STACK. */
 export const STACK_RLIMIT = 8 * 1024 * 1024;
 
-// Addresses exceed 2^32, so they are never combined with `&`/`|`; these helpers
-// use exact floating-point arithmetic on integers below 2^53.
+// Addresses exceed 2^32, so they are never combined with `&`/`|`. Nor with
+// `%`: on a number that is not a small integer V8 calls fmod. For a power-of-two
+// divisor `x - Math.trunc(x / a) * a` is exactly `x % a` for every finite x:
+// the division and the multiplication only move the exponent, and the
+// subtraction is exact (Sterbenz). These helpers are on every syscall's path.
+
+/** `x % a` for a power-of-two `a`, without fmod. */
+function rem(x: number, a: number): number {
+  return x - Math.trunc(x / a) * a;
+}
 export function pageDown(addr: number): number {
-  return addr - (addr % PAGE_SIZE);
+  return addr - rem(addr, PAGE_SIZE);
 }
 export function pageUp(addr: number): number {
-  const r = addr % PAGE_SIZE;
+  const r = rem(addr, PAGE_SIZE);
   return r === 0 ? addr : addr + (PAGE_SIZE - r);
 }
 export function isPageAligned(addr: number): boolean {
-  return addr % PAGE_SIZE === 0;
+  return rem(addr, PAGE_SIZE) === 0;
 }
 /** `(x + align − 1) & ~(align − 1)` for a power-of-two `align`. */
 export function alignUp(x: number, align: number): number {
-  const r = x % align;
+  const r = rem(x, align);
   return r === 0 ? x : x + (align - r);
 }
 export function alignDown(x: number, align: number): number {
-  return x - (x % align);
+  return x - rem(x, align);
 }
 /** `(a − b) & (align − 1)`, i.e. the non-negative remainder, for power-of-two align. */
 export function modAlign(x: number, align: number): number {
-  const r = x % align;
+  const r = rem(x, align);
   return r < 0 ? r + align : r;
 }
 
