@@ -311,8 +311,9 @@ export class RbTreeIndex implements VmaIndex {
     if (node === NIL) return undefined;
     if (mode === CACHE_VMACACHE) {
       // vmacache_update: the slot is VMACACHE_HASH(addr) = (addr >> PAGE_SHIFT) & 3,
-      // computed without 32-bit operators.
-      this.cache[Math.floor(addr / PAGE_SIZE) % 4] = node;
+      // computed without 32-bit operators, nor `%` (fmod on a page number above 2^31).
+      const pfn = Math.floor(addr / PAGE_SIZE);
+      this.cache[pfn - Math.floor(pfn / 4) * 4] = node;
     } else if (mode === CACHE_MMAP) {
       this.cache[0] = node;
     }

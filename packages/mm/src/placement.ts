@@ -186,7 +186,7 @@ export function getUnmappedArea(
     // thp_get_unmapped_area (ext4 and other THP-capable filesystems).
     res = thpArea(mm, file, addr, len, pgoff, flags, vmFlags);
     if (res === 0) res = layoutArea(mm, file, addr, len, pgoff, flags, vmFlags);
-  } else if (!file && !(flags & MAP_SHARED) && mm.thp && !addr && len % PMD_SIZE === 0) {
+  } else if (!file && !(flags & MAP_SHARED) && mm.thp && !addr && modAlign(len, PMD_SIZE) === 0) {
     // Anonymous private mappings of whole PMDs are THP aligned (6.7+, 6.12 rule).
     res = thpArea(mm, null, 0, len, 0, flags, vmFlags);
     if (res === 0) res = layoutArea(mm, null, 0, len, 0, flags, vmFlags);
