@@ -47,6 +47,16 @@ export interface VmaIndex extends Iterable<Vma> {
    * root as a fresh iterator does.
    */
   sync?(): void;
+  /**
+   * Optional: removes every VMA at once, as exit_mmap does — it walks the
+   * VMAs freeing each (remove_vma) and then destroys the whole tree
+   * (__mt_destroy, 6.1+) or simply drops it (mm_rb and the vm_next list
+   * before), never erasing VMAs from the tree one by one. Afterwards the
+   * index is empty and can be used again (exec builds the new image in it),
+   * and its VMAs belong to no index. mm's teardown calls it when present,
+   * else `remove` for each VMA.
+   */
+  clear?(): void;
 }
 
 /**

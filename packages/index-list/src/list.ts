@@ -198,6 +198,27 @@ export class ListIndex implements VmaIndex {
   }
 
   /**
+   * exit_mmap: the list is dropped whole (mm->mmap = NULL) and each cell is
+   * freed on a walk along vm_next — one visit per VMA, no unlinking.
+   */
+  clear(): void {
+    let visited = 0;
+    for (let cell = this.head; cell !== null; ) {
+      const next = cell.next;
+      visited++;
+      cell.next = null;
+      cell.prev = null;
+      cell.owner = null;
+      cell.vma.node = null;
+      cell = next;
+    }
+    this.head = this.tail = this.cache = null;
+    this.n = 0;
+    this.counters.nodesVisited += visited;
+    this.counters.nodesFreed += visited;
+  }
+
+  /**
    * Changes the bounds in place. The VMA must stay between its neighbours
    * (it cannot change places in the list), as every kernel resize does.
    */

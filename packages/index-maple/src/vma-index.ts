@@ -190,6 +190,19 @@ export class MapleVmaIndex implements GapIndex {
     vma.end = end;
   }
 
+  /**
+   * exit_mmap (6.1+): remove_vma for each VMA along the tree (vma_next), then
+   * __mt_destroy frees every node at once — no NULL store per VMA, no
+   * rebalancing. A deferred NULL store is dropped with the tree.
+   */
+  clear(): void {
+    this.pendFirst = this.pendLast = -1;
+    this.pendRemoved = false;
+    for (const [, , v] of this.tree.entries()) if (v.node === this) v.node = null;
+    this.tree.destroy();
+    this._count = 0;
+  }
+
   *[Symbol.iterator](): Iterator<Vma> {
     this.flush();
     for (const [, , v] of this.tree.entries()) yield v;

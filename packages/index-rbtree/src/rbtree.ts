@@ -483,6 +483,23 @@ export class RbTreeIndex implements VmaIndex {
   }
 
   /**
+   * exit_mmap (2.6 – 6.0): mm_rb is dropped whole and the VMAs are freed on a
+   * walk along vm_next — one visit per VMA, no rb_erase, no rebalancing, no
+   * gap updates. The nodes stay in their VMAs, unowned, as after `remove`.
+   */
+  clear(): void {
+    let visited = 0;
+    for (let node = this.head; node !== NIL; node = node.next) {
+      visited++;
+      node.owner = null;
+    }
+    this.root = this.head = this.tail = NIL;
+    this.n = 0;
+    this.counters.nodesVisited += visited;
+    this.invalidateCache();
+  }
+
+  /**
    * vma_adjust's bound changes. When the VMA stays between its neighbours (the
    * only case the kernel has) the node stays where it is: a new start changes
    * its own gap, a new end changes the next VMA's gap, and each change is

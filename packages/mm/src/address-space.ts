@@ -1335,7 +1335,10 @@ export class AddressSpace implements MmView, PlacementContext, VmaContext {
     const last = vmas[vmas.length - 1];
     if (first && last) {
       freePgtables(vmas, this.rmap);
-      for (const v of vmas) this.index.remove(v);
+      // exit_mmap frees the VMAs and drops the tree whole (__mt_destroy);
+      // an index without `clear` gets one removal per VMA.
+      if (this.index.clear) this.index.clear();
+      else for (const v of vmas) this.index.remove(v);
       this.counters.vmaFreed += vmas.length;
       this.finder.unmapped?.(this, first.start, last.end);
     }

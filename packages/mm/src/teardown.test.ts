@@ -1,4 +1,15 @@
-import { Counters, type MappedFile, PMD_SIZE, VM_HUGETLB, VM_READ, Vma } from '@vmalab/core';
+import {
+  Counters,
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  type MappedFile,
+  PMD_SIZE,
+  PROT_READ,
+  PROT_WRITE,
+  VM_HUGETLB,
+  VM_READ,
+  Vma,
+} from '@vmalab/core';
 import { strategy as gap } from '@vmalab/finder-gap';
 import { strategy as maple } from '@vmalab/index-maple';
 import { describe, expect, it } from 'vitest';
@@ -110,6 +121,32 @@ describe('teardown through the rmap locker (exit)', () => {
     expect(mm.mmapLock.held).toBe(false);
     mm.exit(); // an empty address space exits too
     expect(mm.mapCount).toBe(0);
+  });
+
+  it('exit drops the VMA tree whole (remove_vma, then __mt_destroy or an abandoned mm_rb)', () => {
+    for (const index of ['maple', 'rbtree', 'list'] as const) {
+      const mm = mmWith('batched', index);
+      const image = () =>
+        new ImageBuilder().file('/usr/lib/libc.so.6', 5).anon(3).file('/usr/lib/ld.so').build();
+      mm.exec(image());
+      // 300 anonymous pages that do not merge (alternating protections).
+      for (let i = 0; i < 300; i++)
+        mm.mmap(0, P, i % 2 ? PROT_READ : PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+      mm.munmap(mm.vmas()[20]?.start as number, P); // a removal just before the exit
+      const n = mm.mapCount;
+      expect(n).toBeGreaterThan(300);
+      const before = mm.counters.snapshot();
+      mm.exit();
+      const d = Counters.diff(mm.counters.snapshot(), before);
+      // No erase per VMA: no node store (maple, RCU), no rotation or gap update (rbtree).
+      expect([index, d.nodesAllocated, d.rotations, d.gapUpdates]).toEqual([index, 0, 0, 0]);
+      expect(d.vmaFreed).toBe(n);
+      expect(mm.mapCount).toBe(0);
+      expect(mm.vmas()).toEqual([]);
+      // The address space takes a new image (exec after exit of the old one).
+      mm.exec(image());
+      expect(mm.mapCount).toBe(11);
+    }
   });
 });
 

@@ -242,6 +242,40 @@ function indexUnitCases(create: (c: Counters) => VmaIndex): void {
     expect([...index]).toEqual([b]);
   });
 
+  it('clear (when implemented) drops every VMA at once, without a tree write; the index is reusable', () => {
+    const counters = new Counters();
+    const index = create(counters);
+    if (!index.clear) return; // optional: mm falls back to one remove per VMA
+    const vmas: Vma[] = [];
+    for (let i = 0; i < 1000; i++) vmas.push(mkVma(A + 2 * i * P, A + (2 * i + 1) * P));
+    for (const v of vmas) index.insert(v);
+    index.remove(vmas[500] as Vma); // a removal just before, as munmap then exit
+    const before = { ...counters };
+    index.clear();
+    // exit_mmap erases nothing from the tree: no node allocated, no rotation, no gap update.
+    expect(counters.nodesAllocated).toBe(before.nodesAllocated);
+    expect(counters.rotations).toBe(before.rotations);
+    expect(counters.gapUpdates).toBe(before.gapUpdates);
+    expect(index.count).toBe(0);
+    expect([...index]).toEqual([]);
+    expect(index.find(0)).toBeUndefined();
+    expect(index.first()).toBeUndefined();
+    expect(index.last()).toBeUndefined();
+    index.validate();
+    // Its VMAs belong to no index any more: another index takes them.
+    const other = create(new Counters());
+    for (const v of vmas.slice(0, 10)) other.insert(v);
+    other.validate();
+    expect(other.count).toBe(10);
+    // And the index itself is used again (exec loads the new image into it).
+    const fresh = [mkVma(A + P, A + 3 * P), mkVma(HIGH - 2 * P, HIGH)];
+    for (const v of fresh) index.insert(v);
+    index.insert(vmas[999] as Vma);
+    index.validate();
+    expect([...index]).toEqual([fresh[0], vmas[999], fresh[1]]);
+    expect(index.find(A + 2 * P)).toBe(fresh[0]);
+  });
+
   it('resizes: grow up and down into free space, shrink, touch the neighbours', () => {
     const { index, vmas } = build(create, [
       [A, A + P],
