@@ -196,35 +196,51 @@ describe('RbTreeIndex: exact counters', () => {
     expect([counters.nodesVisited, counters.gapsExamined]).toEqual([0, 1]);
   });
 
-  it('dup walks the source once, allocates one node per copy and builds a balanced tree', () => {
+  it('dup walks the source once and links each copy at the right edge, as __vma_link_rb did', () => {
     const counters = new Counters();
     const index = new GapRbTreeIndex(counters, { gaps: 'raw', findCache: 'mmap_cache' });
     const vmas = Array.from({ length: 100 }, (_, i) => mk(2 * i, 2 * i + 1));
     for (const v of vmas) index.insert(v);
     counters.reset();
-    const copy = index.dup((v) => (v.start === 10 * P ? null : v.clone()));
+    const keep = (v: Vma) => v.start !== 10 * P;
+    const copy = index.dup((v) => (keep(v) ? v.clone() : null));
+    const dup = { ...counters };
     expect(copy).toBeInstanceOf(GapRbTreeIndex);
     expect([copy.gapKind, copy.findCache, copy.stackGuardGap]).toEqual([
       'raw',
       'mmap_cache',
       index.stackGuardGap,
     ]);
-    expect([counters.nodesVisited, counters.nodesAllocated, counters.rotations]).toEqual([
-      100, 99, 0,
-    ]);
-    expect(counters.gapUpdates).toBe(2 * 99);
-    expect(copy.height()).toBe(Math.floor(Math.log2(99)) + 1);
     copy.validate();
     expect(copy.findGap(3 * P, 0, 1000 * P, false)).toBe(9 * P);
+    // The same copies inserted in address order into an empty tree hang at the
+    // same places and rebalance the same way; dup only skips the descents.
+    const ref = new GapRbTreeIndex(new Counters(), { gaps: 'raw' });
+    const rc = ref.counters;
+    let descents = 0;
+    for (const v of vmas.filter(keep)) {
+      const before = rc.nodesVisited;
+      ref.insert(v.clone());
+      descents += rc.nodesVisited - before;
+    }
+    expect(copy.dump()).toBe(ref.dump());
+    expect([dup.nodesAllocated, dup.rotations, dup.gapUpdates]).toEqual([
+      99,
+      rc.rotations,
+      rc.gapUpdates,
+    ]);
+    expect(dup.rotations).toBeGreaterThan(80); // an ascending run rotates at almost every link
+    expect(dup.nodesVisited).toBe(100); // the walk over the source, no descent
+    expect(descents).toBeGreaterThan(99 * 5);
   });
 
-  it('dup builds a valid tree for every size from 0 to 130', () => {
+  it('dup builds a valid tree with the same VMAs for every size from 0 to 130', () => {
     const index = new GapRbTreeIndex(new Counters(), { stackGuardGap: P });
     for (let n = 0; n <= 130; n++) {
       const copy = index.dup((v) => v.clone());
       copy.validate();
       expect(copy.count).toBe(n);
-      expect(copy.height()).toBe(n === 0 ? 0 : Math.floor(Math.log2(n)) + 1);
+      expect([...copy].map((v) => v.start)).toEqual([...index].map((v) => v.start));
       index.insert(mk(3 * n + 1, 3 * n + 2, n % 5 === 0 ? VM_GROWSDOWN : VM_READ));
     }
     const plain = new RbTreeIndex(new Counters());

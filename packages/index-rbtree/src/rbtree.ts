@@ -56,8 +56,8 @@
  *   cheaper than `%` on a double, which is a call to fmod).
  * - Every traversal is an iterative loop (`find`, the insert descent, the
  *   gap search with its climb through parent pointers, iteration along
- *   `next`); no closures or generators on hot paths. Only `dup`'s balanced
- *   build and `validate` recurse, to depth O(log n).
+ *   `next`); no closures or generators on hot paths. Only `validate`
+ *   recurses, to depth O(log n).
  * - Counters are summed in locals and added once per operation, so a
  *   descent does not write to the shared `Counters` object at every level.
  * - The `find_vma` caches live in a packed array of fixed length 4 (never
@@ -541,11 +541,9 @@ export class RbTreeIndex implements VmaIndex {
   /**
    * dup_mmap: one walk along the list calling `copy` for each VMA (nothing is
    * linked until every copy succeeded, so a throwing `copy` leaves no trace),
-   * then an O(n) build of a perfectly balanced tree from the sorted copies —
-   * the kernel instead linked each copy at the right end with `__vma_link_rb`,
-   * O(n log n) with rebalancing. The build colours the deepest level red when
-   * it is not the root, all others black; gaps are computed in order and
-   * subtree gaps bottom-up.
+   * then each copy linked at the right edge of the new tree as the kernel
+   * does (`__vma_link_rb` with `rb_link = &prev->vm_rb.rb_right`): the gap
+   * walk and the rebalancing of an insert, without its descent.
    */
   dup(copy: (v: Vma) => Vma | null): RbTreeIndex {
     const copies: Vma[] = [];
@@ -571,7 +569,7 @@ export class RbTreeIndex implements VmaIndex {
       this.counters.nodesVisited += visited;
     }
     const out = this.spawn();
-    out.build(copies);
+    out.linkAtEnd(copies);
     return out;
   }
 
@@ -971,51 +969,23 @@ export class RbTreeIndex implements VmaIndex {
     if (x !== NIL) setBlack(x);
   }
 
-  /** Fills this empty index with `vmas` (sorted, disjoint, unlinked): dup's O(n) build. */
-  private build(vmas: readonly Vma[]): void {
-    const n = vmas.length;
-    if (n === 0) return;
-    const nodes: RbNode[] = [];
-    let prev = NIL;
-    const gaps = this.gapMode !== GAPS_OFF;
-    for (let i = 0; i < n; i++) {
+  /**
+   * dup_mmap's linking of the copies (sorted, disjoint, unlinked) into this
+   * empty index: each hangs as the right child of the previous one — the
+   * tree's maximum, which has no right child — with `__vma_link_list` and
+   * `__vma_link_rb`: no descent, its own gap (the highest VMA's), the gap walk
+   * and the insert fix-up with its rotations, exactly as an insert at the
+   * right edge.
+   */
+  private linkAtEnd(vmas: readonly Vma[]): void {
+    for (let i = 0; i < vmas.length; i++) {
       const v = vmas[i] as Vma;
-      const node = new RbNode(v, v.start, v.end, this, NIL, NIL, prev, NIL);
-      if (prev === NIL) this.head = node;
-      else prev.next = node;
-      if (gaps) node.gap = computeGap(node, this.gapMode, this.guardGap);
+      const tail = this.tail;
+      const node = new RbNode(v, v.start, v.end, this, NIL, tail, tail, NIL);
       v.node = node;
-      nodes.push(node);
-      prev = node;
+      this.attach(node, false);
     }
-    this.tail = prev;
-    this.n = n;
-    // The deepest level of a midpoint-built tree is the only one that may be
-    // incomplete: red there (unless it is the root), black everywhere else.
-    const redDepth = Math.floor(Math.log2(n));
-    this.root = this.buildRange(nodes, 0, n - 1, NIL, 0, redDepth > 0 ? redDepth : -1);
-    const c = this.counters;
-    c.nodesAllocated += n;
-    if (gaps) c.gapUpdates += 2 * n;
-  }
-
-  private buildRange(
-    nodes: readonly RbNode[],
-    lo: number,
-    hi: number,
-    parent: RbNode,
-    depth: number,
-    redDepth: number,
-  ): RbNode {
-    if (lo > hi) return NIL;
-    const mid = lo + Math.floor((hi - lo) / 2);
-    const node = nodes[mid] as RbNode;
-    node.parent = parent;
-    node.meta = depth === redDepth ? RED : BLACK;
-    node.left = this.buildRange(nodes, lo, mid - 1, node, depth + 1, redDepth);
-    node.right = this.buildRange(nodes, mid + 1, hi, node, depth + 1, redDepth);
-    if (this.gapMode !== GAPS_OFF) node.subtreeGap = computeSubtreeGap(node);
-    return node;
+    this.counters.nodesAllocated += vmas.length;
   }
 
   protected nodeOf(vma: Vma, op: string): RbNode {
