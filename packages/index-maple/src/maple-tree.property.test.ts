@@ -401,9 +401,26 @@ function apply(
       if (want !== undefined) expect([t.foundFirst, t.foundLast], what).toEqual([want[0], want[1]]);
       break;
     }
-    case 'entries':
-      expect([...t.entries(op.a, op.b)], what).toEqual(ref.entries(op.a, op.b));
+    case 'entries': {
+      const c = t.counters;
+      const v0 = [c.nodesVisited, c.slotsScanned];
+      const got = [...t.entries(op.a, op.b)];
+      const v1 = [c.nodesVisited, c.slotsScanned];
+      expect(got, what).toEqual(ref.entries(op.a, op.b));
+      // forEach: the same entries, ranges and counts, without the generator.
+      const each: Array<[number, number, number]> = [];
+      t.forEach(
+        (v) => {
+          each.push([t.foundFirst, t.foundLast, v]);
+        },
+        op.a,
+        op.b,
+      );
+      const v2 = [c.nodesVisited, c.slotsScanned];
+      expect(each, what).toEqual(got);
+      expect([v2[0]! - v1[0]!, v2[1]! - v1[1]!], what).toEqual([v1[0]! - v0[0]!, v1[1]! - v0[1]!]);
       break;
+    }
     case 'entriesReverse':
       expect([...t.entriesReverse(op.a, op.b)], what).toEqual(ref.entriesReverse(op.a, op.b));
       break;

@@ -617,6 +617,50 @@ export class MapleTree<T = unknown> {
   }
 
   /**
+   * mt_for_each: calls `fn(v)` for each entry whose range meets [from, to], in
+   * index order (XA_ZERO_ENTRY skipped), with the entry's range in
+   * foundFirst / foundLast during the call. The same walk as `entries()` and
+   * the same counts, without a generator or a tuple per entry: nothing is
+   * allocated per entry. `fn` must not modify the tree (that throws, as in
+   * `entries()`).
+   */
+  forEach(fn: (v: T) => void, from = 0, to: number = MAPLE_MAX): void {
+    const seq = this.seq;
+    if (this.rootNode < 0) {
+      const v = this.find(from, to);
+      if (v !== undefined) fn(v);
+      return;
+    }
+    const p = new Path(); // fn may iterate too
+    const leafDepth = this._height - 1;
+    this.descend(p, from, leafDepth);
+    let i = p.slot;
+    for (;;) {
+      const leaf = p.node[leafDepth] as number;
+      const lmax = p.max[leafDepth] as number;
+      const e = this.en[leaf] as number;
+      let lo =
+        i === 0 ? (p.min[leafDepth] as number) : (this.pv[(leaf << 5) + i - 1] as number) + 1;
+      for (; i <= e; i++) {
+        if (lo > to) return;
+        const hi = i < e ? (this.pv[(leaf << 5) + i] as number) : lmax;
+        const s = this.sl[(leaf << 4) + i];
+        if (s !== null && s !== ZERO_ENTRY) {
+          this.foundFirst = lo;
+          this.foundLast = hi;
+          fn(s as T);
+          if (this.seq !== seq) throw new Error('MapleTree modified during iteration');
+        }
+        lo = hi + 1;
+      }
+      this.counters.slotsScanned += e + 1;
+      if (lmax >= to || lmax === MAPLE_MAX) return;
+      this.nextLeaf(p, leafDepth);
+      i = 0;
+    }
+  }
+
+  /**
    * Moves the path `p` (to a leaf at `leafDepth` that is not the right-most)
    * to the next leaf (mas_next_node): up to the first ancestor with a slot to
    * the right, then down the left-most edge. Counts each node read.

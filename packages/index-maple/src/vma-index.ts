@@ -198,7 +198,9 @@ export class MapleVmaIndex implements GapIndex {
   clear(): void {
     this.pendFirst = this.pendLast = -1;
     this.pendRemoved = false;
-    for (const [, , v] of this.tree.entries()) if (v.node === this) v.node = null;
+    this.tree.forEach((v) => {
+      if (v.node === this) v.node = null;
+    });
     this.tree.destroy();
     this._count = 0;
   }
@@ -229,11 +231,14 @@ export class MapleVmaIndex implements GapIndex {
       } else if (ct.bulkBegin(this._count) < 0) {
         throw new Error('maple: dup: ENOMEM (mas_expected_entries)');
       }
-      for (const [first, last, v] of this.tree.entries()) {
+      // Each VMA's range is exactly [v.start, v.end − 1] (validate() checks it).
+      this.tree.forEach((v) => {
+        const first = v.start;
+        const last = v.end - 1;
         const c = copy(v);
         if (c === null) {
           if (structural && ct.store(first, last, null) < 0) throw new Error('maple: dup: ENOMEM');
-          continue;
+          return;
         }
         checkRange('dup', c.start, c.end);
         c.node = child;
@@ -249,7 +254,7 @@ export class MapleVmaIndex implements GapIndex {
         }
         lastEnd = c.end;
         child._count++;
-      }
+      });
       if (ct.bulkEnd() < 0) throw new Error('maple: dup: ENOMEM (bulk rebalance)');
     } catch (e) {
       ct.bulkEnd();

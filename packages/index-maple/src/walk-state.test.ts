@@ -110,9 +110,35 @@ describe('walk state', () => {
       expect(seen).toBe(n);
       // A walk from the root per leaf would have visited leaves × height nodes.
       expect(2 * nodes - h).toBeLessThan(leaves * h);
+      // forEach walks the same way.
+      let k = 0;
+      expect(
+        visits(c, () =>
+          t.forEach((v) => {
+            expect([t.foundFirst, t.foundLast, v]).toEqual([10 * k, 10 * k + 4, k]);
+            k++;
+          }),
+        ),
+      ).toBe(2 * nodes - h);
+      expect(k).toBe(n);
       // A window: from the middle to an index past the next few leaves.
       const got = [...t.entries(10 * 100 + 2, 10 * 140)].map(([, , v]) => v);
       expect(got).toEqual(Array.from({ length: 41 }, (_, i) => 100 + i));
+      const each: number[] = [];
+      t.forEach(
+        (v) => {
+          each.push(v);
+        },
+        10 * 100 + 2,
+        10 * 140,
+      );
+      expect(each).toEqual(got);
+      // The tree must not change under it.
+      expect(() =>
+        t.forEach((v) => {
+          t.store(10 * v, 10 * v + 4, null);
+        }),
+      ).toThrow(/modified during iteration/);
     }
   });
 });
