@@ -15,7 +15,8 @@
  *   implementation holds the same `Vma` objects:
  *     - `MapleTree` (default options: no ALLOC_RANGE, no RCU) over
  *       [start, end − 1]: `store(first, last, v)`, `find(addr)`,
- *       `store(first, last, null)` + `store(first, last, v)`, `entries()`;
+ *       `store(first, last, null)` + `store(first, last, v)`, `forEach`
+ *       (the callback form, as the libraries' `forEachPair`/`forEach`);
  *     - `MapleVmaIndex` (default options: by-store-type, mt-dup, RCU; an
  *       ALLOC_RANGE tree): `insert`, `find`, `remove` + `insert` (with `sync()` after each: two operations), its iterator;
  *     - `sorted-btree` and `@js-sdsl/ordered-map`, keyed by `end`, so "first
@@ -204,7 +205,9 @@ function mapleTreeImpl(w: Workload): Impl {
     },
     iterate() {
       let sum = 0;
-      for (const [, , v] of tree.entries()) sum += v.end - v.start;
+      tree.forEach((v) => {
+        sum += v.end - v.start;
+      });
       return sum;
     },
     list: () => Array.from(tree.entries(), (e) => e[2]),
