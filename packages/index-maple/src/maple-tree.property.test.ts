@@ -419,6 +419,11 @@ function apply(
       const v2 = [c.nodesVisited, c.slotsScanned];
       expect(each, what).toEqual(got);
       expect([v2[0]! - v1[0]!, v2[1]! - v1[1]!], what).toEqual([v1[0]! - v0[0]!, v1[1]! - v0[1]!]);
+      // values: the same walk and counts, the values alone.
+      const vals = [...t.values(op.a, op.b)];
+      const v3 = [c.nodesVisited, c.slotsScanned];
+      expect(vals, what).toEqual(got.map((e) => e[2]));
+      expect([v3[0]! - v2[0]!, v3[1]! - v2[1]!], what).toEqual([v1[0]! - v0[0]!, v1[1]! - v0[1]!]);
       break;
     }
     case 'entriesReverse':

@@ -205,9 +205,9 @@ export class MapleVmaIndex implements GapIndex {
     this._count = 0;
   }
 
-  *[Symbol.iterator](): Iterator<Vma> {
+  [Symbol.iterator](): Iterator<Vma> {
     this.flush();
-    for (const [, , v] of this.tree.entries()) yield v;
+    return this.tree.values();
   }
 
   /** The next dup's child tree fails to allocate after `n` nodes (fault injection). */
@@ -279,12 +279,13 @@ export class MapleVmaIndex implements GapIndex {
     this.flush();
     this.tree.validate();
     let n = 0;
-    for (const [first, last, v] of this.tree.entries()) {
-      if (v.start !== first || v.end - 1 !== last || v.node !== this) {
-        throw new Error(`maple: ${v} is stored over [${first}, ${last}]`);
+    const t = this.tree;
+    t.forEach((v) => {
+      if (v.start !== t.foundFirst || v.end - 1 !== t.foundLast || v.node !== this) {
+        throw new Error(`maple: ${v} is stored over [${t.foundFirst}, ${t.foundLast}]`);
       }
       n++;
-    }
+    });
     if (n !== this._count)
       throw new Error(`maple: map_count ${this._count} but ${n} VMAs in the tree`);
   }
