@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { replayWorkload, TraceError } from '@vmalab/trace';
 import * as workloads from '@vmalab/workloads';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { kernelBaseline, kernelUnavailable } from './kernel.js';
+import { kernelBaseline, kernelUnavailable, type Skipped } from './kernel.js';
 import {
   expandMatrix,
   type MatrixSpec,
@@ -215,7 +215,7 @@ export function registerBench(program: Command, ctx: CliContext, hooks: BenchHoo
     .option('--initial <maps>', "the traced program's /proc/PID/maps after exec, for --trace")
     .option(
       '--kernel',
-      "also run each workload case as a C program (benchmarks/kernel/) on this machine's kernel and report simulated vs real time per step (needs Linux and gcc)",
+      "also run each workload case as a C program (benchmarks/kernel/) on this machine's kernel, once after each round, and report simulated vs real time per step, paired by round (needs Linux and gcc)",
     )
     .option('--no-progress', 'no progress display on stderr')
     .addHelpText(
@@ -272,9 +272,16 @@ from Linux 6.15's maple/gap/batched; with --preset they replace that role of eac
         const why = await kernelUnavailable();
         if (why !== undefined) throw new UsageError(why);
         const seed = spec.seed ?? DEFAULTS.seed;
+        // One run per round; a case the kernel cannot run is said once.
+        const skipped = new Map<unknown, Skipped>();
         kernelHook = async (c) => {
+          const before = skipped.get(c);
+          if (before) return before;
           const k = await kernelBaseline(c.workload.name, c.params, { seed });
-          if ('skipped' in k) ctx.err(`vmalab: ${c.label}: ${k.skipped}\n`);
+          if ('skipped' in k) {
+            skipped.set(c, k);
+            ctx.err(`vmalab: ${c.label}: ${k.skipped}\n`);
+          }
           return k;
         };
       }

@@ -6,7 +6,7 @@ import { WORKLOADS } from '@vmalab/workloads';
 import { describe, expect, it, vi } from 'vitest';
 import { main } from './cli.js';
 import { expandMatrix } from './matrix.js';
-import type { RunJson } from './report.js';
+import { formatKernelComparison, type RunJson, toJson } from './report.js';
 import { LayoutMismatchError, runMatrix } from './runner.js';
 import { compareRuns, environmentWarning, formatComparison } from './store.js';
 
@@ -366,6 +366,67 @@ export const strategy = {
       /^vmalab: mmap-churn mappings=8: 'list\/linear\/batched' and 'list\/off-by-a-page\/batched' end with different layouts/,
     );
     expect(r.out).toBe('');
+  });
+
+  it('runs the kernel baseline once after each round and pairs the rates by round', async () => {
+    const m = await expandMatrix(
+      {
+        presets: ['linux-3.8', 'linux-6.8'],
+        workloads: [{ name: 'mmap-churn', params: { mappings: [16] }, steps: 20 }],
+      },
+      WORKLOADS,
+    );
+    const calls: number[] = [];
+    const events: string[] = [];
+    const res = await runMatrix(m, {
+      rounds: 3,
+      timeMs: 1,
+      warmupMs: 0,
+      seed: 1,
+      onEvent: (e) => events.push(e.type),
+      kernelBaseline: (_c, round) => {
+        calls.push(round);
+        return {
+          workload: 'mmap-churn',
+          program: 'mmap-churn',
+          unit: 'iteration',
+          kernel: 'test',
+          iterations: 20,
+          elapsedNs: 20_000 * (round + 1),
+          nsPerStep: 1000 * (round + 1),
+          raw: {},
+          argv: [],
+        };
+      },
+    });
+    expect(calls).toEqual([0, 1, 2]);
+    // Each kernel run comes after the round's two cells.
+    expect(events.filter((t) => t === 'round' || t === 'kernel')).toEqual([
+      'round',
+      'round',
+      'kernel',
+      'round',
+      'round',
+      'kernel',
+      'round',
+      'round',
+      'kernel',
+    ]);
+    const doc = toJson(res, 'test');
+    const g = doc.groups?.[0];
+    if (!g || 'skipped' in g.kernel) throw new Error('expected a kernel group');
+    expect(g.kernel.timing.nsPerStep).toEqual([1000, 2000, 3000]);
+    expect(g.rates?.map((r) => r.strategies)).toEqual(['linux-3.8', 'linux-6.8']);
+    for (const r of g.rates ?? []) {
+      const cell = doc.cells.find((c) => c.id === r.cell);
+      if (!cell) throw new Error('rate of an unknown cell');
+      expect(r.timing.perRound).toEqual(
+        cell.timing.rounds.map((x, i) => (1000 * (i + 1)) / (x.median * cell.opsPerStep)),
+      );
+    }
+    expect(formatKernelComparison(doc)).toMatch(
+      /mmap-churn mappings=16: kernel test \(mmap-churn, 20 iterations × 3 runs, one after each round\): 2\.00 µs per iteration \[.*\]\n {2}linux-3\.8 .* per iteration {3}[\d.]+× the kernel's rate \[[\d.]+ … [\d.]+\]\n/,
+    );
   });
 
   it('keeps cells of other placement classes apart: linux-2.6 places elsewhere, validly', async () => {

@@ -2,10 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  combineKernelRuns,
   compileKernelProgram,
   isSkipped,
   KERNEL_PROGRAMS,
+  type KernelBaseline,
   kernelBaseline,
+  pairedRate,
   parseKernelOutput,
   runKernelProgram,
 } from './kernel.js';
@@ -20,6 +23,53 @@ function hasGcc(): boolean {
   }
 }
 const gcc = hasGcc();
+
+function fakeRun(nsPerStep: number): KernelBaseline {
+  return {
+    workload: 'mmap-churn',
+    program: 'mmap-churn',
+    unit: 'iteration',
+    kernel: '6.18',
+    iterations: 10,
+    elapsedNs: nsPerStep * 10,
+    nsPerStep,
+    raw: { elapsed_ns: nsPerStep * 10 },
+    argv: ['10', '1'],
+  };
+}
+
+describe('kernel baseline over rounds', () => {
+  it('combines one run per round: ns per step in round order, their median and a CI around it', () => {
+    const k = combineKernelRuns([fakeRun(500), fakeRun(700), fakeRun(600)], 1);
+    if (k === undefined || isSkipped(k)) throw new Error('expected runs');
+    expect(k.timing.nsPerStep).toEqual([500, 700, 600]);
+    expect(k.timing.median).toBe(600);
+    expect(k.timing.ci[0]).toBeGreaterThanOrEqual(500);
+    expect(k.timing.ci[0]).toBeLessThanOrEqual(600);
+    expect(k.timing.ci[1]).toBeGreaterThanOrEqual(600);
+    expect(k.timing.ci[1]).toBeLessThanOrEqual(700);
+    expect(k.timing.raw).toHaveLength(3);
+    expect(k).toMatchObject({ program: 'mmap-churn', iterations: 10, kernel: '6.18' });
+  });
+
+  it('is skipped if any run was, and absent without runs', () => {
+    expect(combineKernelRuns([], 1)).toBeUndefined();
+    expect(combineKernelRuns([fakeRun(1), { skipped: 'no gcc' }], 1)).toEqual({
+      skipped: 'no gcc',
+    });
+  });
+
+  it('pairs the rate by round: a slow spell on both sides cancels', () => {
+    // Round 2 ran in a spell twice as slow for both: the paired ratio stays 3.
+    const r = pairedRate([600, 1200, 600], [200, 400, 200], 1);
+    expect(r.perRound).toEqual([3, 3, 3]);
+    expect(r.median).toBe(3);
+    expect(r.ci).toEqual([3, 3]);
+    // Unequal lengths: only the rounds both sides have.
+    expect(pairedRate([600, 900], [200], 1).perRound).toEqual([3]);
+    expect(Number.isNaN(pairedRate([], [200], 1).median)).toBe(true);
+  });
+});
 
 describe('kernel baseline output parsing', () => {
   it('parses the last JSON line and derives ns per step', () => {

@@ -17,6 +17,7 @@ import { release, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { bootstrapCI, median } from '@vmalab/core/stats';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -270,4 +271,78 @@ export async function kernelBaseline(
 /** Type guard for the skipped case. */
 export function isSkipped<T extends object>(r: T | Skipped): r is Skipped {
   return 'skipped' in r;
+}
+
+/**
+ * The kernel baseline of one workload case over a run: the program ran once
+ * per round, right after that round's simulated cells, so that each round's
+ * simulated time has a real time measured in the same spell of the machine.
+ * Everything that depends on the clock is under `timing`.
+ */
+export interface KernelRounds {
+  workload: string;
+  program: string;
+  unit: string;
+  /** `os.release()` of the machine it ran on. */
+  kernel: string;
+  /** Steps each run timed. */
+  iterations: number;
+  argv: string[];
+  timing: {
+    /** ns per step, one per round, in round order. */
+    nsPerStep: number[];
+    /** Median of `nsPerStep`. */
+    median: number;
+    /** Bootstrap 95 % CI of that median. */
+    ci: [number, number];
+    /** Each run's whole output line. */
+    raw: Record<string, unknown>[];
+  };
+}
+
+/**
+ * One case's per-round kernel runs as a `KernelRounds`, or the first
+ * `{ skipped }` if a run was skipped. Undefined for no runs.
+ */
+export function combineKernelRuns(
+  runs: readonly (KernelBaseline | Skipped)[],
+  seed: number,
+): KernelRounds | Skipped | undefined {
+  const first = runs[0];
+  if (first === undefined) return undefined;
+  for (const r of runs) if (isSkipped(r)) return r;
+  const ok = runs as readonly KernelBaseline[];
+  const k = first as KernelBaseline;
+  const ns = ok.map((r) => r.nsPerStep);
+  const est = bootstrapCI(ns, median, { seed });
+  return {
+    workload: k.workload,
+    program: k.program,
+    unit: k.unit,
+    kernel: k.kernel,
+    iterations: k.iterations,
+    argv: k.argv,
+    timing: { nsPerStep: ns, median: est.value, ci: [est.lo, est.hi], raw: ok.map((r) => r.raw) },
+  };
+}
+
+/**
+ * How many times the kernel's rate a cell simulates, paired by round:
+ * kernel ns per step of round r ÷ the cell's median ns per step in round r.
+ * The median of those ratios and its bootstrap 95 % CI; `perRound` in round
+ * order. Rounds missing on either side are left out.
+ */
+export function pairedRate(
+  kernelNsPerStep: readonly number[],
+  simNsPerStep: readonly number[],
+  seed: number,
+): { median: number; ci: [number, number]; perRound: number[] } {
+  const n = Math.min(kernelNsPerStep.length, simNsPerStep.length);
+  const perRound: number[] = [];
+  for (let r = 0; r < n; r++) {
+    perRound.push((kernelNsPerStep[r] as number) / (simNsPerStep[r] as number));
+  }
+  if (n === 0) return { median: Number.NaN, ci: [Number.NaN, Number.NaN], perRound };
+  const est = bootstrapCI(perRound, median, { seed });
+  return { median: est.value, ci: [est.lo, est.hi], perRound };
 }

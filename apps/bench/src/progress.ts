@@ -48,6 +48,8 @@ export function progressReporter(
         started = true;
       } else if (e.type === 'check') {
         bar.update({ what: `${e.case.label}: checking layouts` });
+      } else if (e.type === 'kernel') {
+        bar.update({ what: `${e.case.label}: kernel run (round ${e.round + 1})` });
       } else if (e.type === 'round') {
         bar.update(e.done, {
           what: `${e.cell.case.label} × ${e.cell.set.label} (round ${e.round + 1})`,

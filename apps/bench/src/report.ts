@@ -12,7 +12,13 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatCount, formatDelta, formatNs, geomean } from '@vmalab/core/stats';
 import Table from 'cli-table3';
-import type { KernelBaseline } from './kernel.js';
+import {
+  combineKernelRuns,
+  type KernelBaseline,
+  type KernelRounds,
+  pairedRate,
+  type Skipped,
+} from './kernel.js';
 import type { OptionValue, StrategyChoice } from './matrix.js';
 import type { CellResult, RunResult } from './runner.js';
 
@@ -89,6 +95,18 @@ export interface CellJson {
   };
 }
 
+/** One case's `--kernel` baseline and each cell's rate against it. */
+export interface KernelGroupJson {
+  case: string;
+  kernel: KernelRounds | Skipped;
+  /** Per cell: kernel ns per step ÷ simulated ns per step, paired by round. */
+  rates?: {
+    cell: number;
+    strategies: string;
+    timing: { median: number; ci: [number, number]; perRound: number[] };
+  }[];
+}
+
 export interface RunJson {
   schema: typeof SCHEMA;
   name?: string;
@@ -109,8 +127,8 @@ export interface RunJson {
   };
   environment: Environment;
   cells: CellJson[];
-  /** Per-case extras: `kernel` holds the --kernel baseline (kernel.ts) when it ran. */
-  groups?: { case: string; kernel: unknown }[];
+  /** Per-case extras: the --kernel baseline (kernel.ts), when it ran. */
+  groups?: KernelGroupJson[];
   timing: { startedAt: string; durationMs: number };
 }
 
@@ -199,7 +217,29 @@ export function toJson(
   name?: string,
 ): RunJson {
   const m = run.matrix;
-  const groups = run.cases.filter((c) => c.kernel !== undefined);
+  const cells = run.cases.flatMap((c) => c.cells.map((r) => cellJson(r, m.baseline.label)));
+  const seed = run.options.seed;
+  const groups: KernelGroupJson[] = [];
+  for (const c of run.cases) {
+    const runs = Array.isArray(c.kernel) ? (c.kernel as (KernelBaseline | Skipped)[]) : [];
+    const kernel = combineKernelRuns(runs, seed);
+    if (kernel === undefined) continue;
+    const g: KernelGroupJson = { case: c.case.label, kernel };
+    if (!('skipped' in kernel)) {
+      g.rates = cells
+        .filter((x) => x.case === c.case.label)
+        .map((x) => ({
+          cell: x.id,
+          strategies: x.strategies.label,
+          timing: pairedRate(
+            kernel.timing.nsPerStep,
+            x.timing.rounds.map((r) => r.median * x.opsPerStep),
+            seed,
+          ),
+        }));
+    }
+    groups.push(g);
+  }
   return {
     schema: SCHEMA,
     ...(name === undefined ? {} : { name }),
@@ -224,10 +264,8 @@ export function toJson(
       ciLevel: 0.95,
     },
     environment: env,
-    cells: run.cases.flatMap((c) => c.cells.map((r) => cellJson(r, m.baseline.label))),
-    ...(groups.length
-      ? { groups: groups.map((g) => ({ case: g.case.label, kernel: g.kernel })) }
-      : {}),
+    cells,
+    ...(groups.length ? { groups } : {}),
     timing: { startedAt: run.startedAt, durationMs: run.durationMs },
   };
 }
@@ -422,26 +460,32 @@ export function formatCsv(doc: RunJson): string {
 /**
  * `--kernel`: for each workload case, the real kernel's time per step beside
  * each strategy set's simulated time per step, and how many times the
- * kernel's rate the simulation runs.
+ * kernel's rate the simulation runs: the median over rounds of the ratio of
+ * the kernel run to the simulated round it followed, with its 95 % CI.
  */
 export function formatKernelComparison(doc: RunJson): string {
   const lines: string[] = [
     '',
-    'simulated vs real kernel (time per step; rate = kernel time / simulated time)',
+    'simulated vs real kernel (time per step; rate = kernel time / simulated time, paired by round)',
   ];
   for (const g of doc.groups ?? []) {
-    const k = g.kernel as KernelBaseline | { skipped: string };
+    const k = g.kernel;
     if ('skipped' in k) {
       lines.push(`${g.case}: ${k.skipped}`);
       continue;
     }
+    const t = k.timing;
+    const n = t.nsPerStep.length;
     lines.push(
-      `${g.case}: kernel ${k.kernel} (${k.program}, ${k.iterations} ${k.unit}s): ${formatNs(k.nsPerStep)} per ${k.unit}`,
+      `${g.case}: kernel ${k.kernel} (${k.program}, ${k.iterations} ${k.unit}s × ${n} run${n === 1 ? '' : 's'}, one after each round): ${formatNs(t.median)} per ${k.unit} [${formatNs(t.ci[0])} … ${formatNs(t.ci[1])}]`,
     );
-    for (const c of doc.cells.filter((x) => x.case === g.case)) {
+    for (const r of g.rates ?? []) {
+      const c = doc.cells.find((x) => x.id === r.cell);
+      if (!c) continue;
       const sim = c.timing.median * c.opsPerStep;
+      const rt = r.timing;
       lines.push(
-        `  ${c.strategies.label.padEnd(12)} ${formatNs(sim).padStart(10)} per ${c.unit}   ${(k.nsPerStep / sim).toFixed(2)}× the kernel's rate`,
+        `  ${r.strategies.padEnd(12)} ${formatNs(sim).padStart(10)} per ${c.unit}   ${rt.median.toFixed(2)}× the kernel's rate [${rt.ci[0].toFixed(2)} … ${rt.ci[1].toFixed(2)}]`,
       );
     }
   }

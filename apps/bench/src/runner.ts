@@ -50,18 +50,20 @@ export interface RunOptions {
   /** Progress events (the display lives in progress.ts). */
   onEvent?: (e: RunEvent) => void;
   /**
-   * HOOK for `--kernel` (owned by the kernel-baseline work, apps/bench/src/kernel.ts):
-   * called once per workload case after its cells are timed; whatever it
-   * returns is stored as `kernel` on the case's results (JSON `groups[].kernel`).
-   * Not called when absent.
+   * HOOK for `--kernel` (apps/bench/src/kernel.ts): called once per round of
+   * each workload case, right after that round's cells are timed, so that a
+   * real run sits beside each simulated round. What the calls return is
+   * stored, in round order, as `kernel` on the case's results. Not called
+   * when absent.
    */
-  kernelBaseline?: (c: WorkloadCase) => unknown | Promise<unknown>;
+  kernelBaseline?: (c: WorkloadCase, round: number) => unknown | Promise<unknown>;
 }
 
 export type RunEvent =
   | { type: 'start'; cells: number; rounds: number }
   | { type: 'check'; case: WorkloadCase }
   | { type: 'round'; cell: Cell; round: number; medianNs: number; done: number; total: number }
+  | { type: 'kernel'; case: WorkloadCase; round: number }
   | { type: 'cell'; result: CellResult; done: number; total: number };
 
 export interface Round {
@@ -337,6 +339,7 @@ export async function runMatrix(matrix: Matrix, opts: RunOptions): Promise<RunRe
       sizeTimer(t, opts.timeMs, c.steps);
       return t;
     });
+    const kernelRuns: unknown[] = [];
     for (let r = 0; r < opts.rounds; r++) {
       for (let i = 0; i < timers.length; i++) {
         const t = timers[(i + r) % timers.length] as Timer;
@@ -355,6 +358,10 @@ export async function runMatrix(matrix: Matrix, opts: RunOptions): Promise<RunRe
         });
         // Let a progress display repaint between rounds.
         await new Promise((res) => setImmediate(res));
+      }
+      if (opts.kernelBaseline) {
+        emit({ type: 'kernel', case: c, round: r });
+        kernelRuns.push(await opts.kernelBaseline(c, r));
       }
     }
 
@@ -390,7 +397,7 @@ export async function runMatrix(matrix: Matrix, opts: RunOptions): Promise<RunRe
       emit({ type: 'cell', result: x, done: doneCells, total: matrix.cells.length });
     }
     const kr: CaseResult = { case: c, cells: results, baseline };
-    if (opts.kernelBaseline) kr.kernel = await opts.kernelBaseline(c);
+    if (opts.kernelBaseline) kr.kernel = kernelRuns;
     cases.push(kr);
   }
   return {
