@@ -215,7 +215,7 @@ export function registerBench(program: Command, ctx: CliContext, hooks: BenchHoo
     .option('--initial <maps>', "the traced program's /proc/PID/maps after exec, for --trace")
     .option(
       '--kernel',
-      "also run each workload case as a C program (benchmarks/kernel/) on this machine's kernel, once after each round, and report simulated vs real time per step, paired by round (needs Linux and gcc)",
+      "also run each workload case as a C program (benchmarks/kernel/) on this machine's kernel, for the case's steps, once after each round, and report simulated vs real time per step, paired by round (needs Linux and gcc)",
     )
     .option('--no-progress', 'no progress display on stderr')
     .addHelpText(
@@ -230,10 +230,16 @@ Examples:
   vmalab bench --save before   …change code…   vmalab bench --compare before
   vmalab bench --json > run.json && vmalab compare before run.json
   vmalab bench --matrix benchmarks/matrices/default.json --rounds 10 --md
+  vmalab bench -w mmap-churn -p linux-3.8,linux-6.8 --kernel --steps 200000
+                                                 simulated vs real kernel, 200000 iterations each
 
 Without --preset/--index/--finder/--rmap the matrix file's strategy sets are used
 (the default matrix: every preset). --index/--finder/--rmap without --preset start
-from Linux 6.15's maple/gap/batched; with --preset they replace that role of each preset.`,
+from Linux 6.15's maple/gap/batched; with --preset they replace that role of each preset.
+
+--kernel runs the C program for the same steps as the simulated cells, from the same
+start (the workload's setup is not timed on either side): a case's early steps can cost
+differently from a long run's, on the kernel and in the simulation alike.`,
     )
     .action(async (o: BenchFlags) => {
       const flags = specFromFlags(o, ctx.cwd);
@@ -277,7 +283,8 @@ from Linux 6.15's maple/gap/batched; with --preset they replace that role of eac
         kernelHook = async (c) => {
           const before = skipped.get(c);
           if (before) return before;
-          const k = await kernelBaseline(c.workload.name, c.params, { seed });
+          // The same steps as the simulated cells, from the same fresh start.
+          const k = await kernelBaseline(c.workload.name, c.params, { seed, iterations: c.steps });
           if ('skipped' in k) {
             skipped.set(c, k);
             ctx.err(`vmalab: ${c.label}: ${k.skipped}\n`);

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { main } from './cli.js';
 import {
   combineKernelRuns,
   compileKernelProgram,
@@ -12,6 +13,7 @@ import {
   parseKernelOutput,
   runKernelProgram,
 } from './kernel.js';
+import type { RunJson } from './report.js';
 
 function hasGcc(): boolean {
   if (process.platform !== 'linux') return false;
@@ -153,5 +155,42 @@ describe.skipIf(!gcc)('kernel baseline on this machine (gcc present)', () => {
     const exec = await kernelBaseline('exec', {}, { iterations: 2 });
     if (isSkipped(exec)) throw new Error(exec.skipped);
     expect(exec.iterations).toBe(2);
+  });
+  it('vmalab bench --kernel runs the program for the steps of the case, once per round', async () => {
+    let out = '';
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
+      out += String(s);
+      return true;
+    });
+    const code = await main(
+      [
+        'bench',
+        '-w',
+        'mmap-churn',
+        '--param',
+        'mappings=16',
+        '--steps',
+        '30',
+        '--rounds',
+        '3',
+        '--time',
+        '1',
+        '--warmup',
+        '0',
+        '-p',
+        'linux-6.8',
+        '--kernel',
+        '--json',
+      ],
+      { progress: false, err: () => {} },
+    ).finally(() => spy.mockRestore());
+    expect(code).toBe(0);
+    const doc = JSON.parse(out) as RunJson;
+    const k = doc.groups?.[0]?.kernel;
+    if (!k || 'skipped' in k) throw new Error(`no kernel baseline: ${JSON.stringify(k)}`);
+    expect(k.iterations).toBe(30);
+    expect(k.argv.slice(0, 3)).toEqual(['30', '1', '16']);
+    expect(k.timing.nsPerStep).toHaveLength(3);
+    expect(doc.groups?.[0]?.rates?.[0]?.timing.perRound).toHaveLength(3);
   });
 });
