@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { arch, cpus, platform, release } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatCount, formatDelta, formatNs, geomean } from '@vmalab/core/stats';
+import { formatCount, formatDelta, formatNs, geomean, median } from '@vmalab/core/stats';
 import Table from 'cli-table3';
 import {
   combineKernelRuns,
@@ -90,7 +90,11 @@ export interface CellJson {
     median: number;
     /** Bootstrap 95 % CI of that median. */
     ci: [number, number];
-    rounds: { median: number; samples: number[] }[];
+    /**
+     * Per round: the median of its batches' ns/op, its throughput (total time
+     * over total operations, GC pauses included) and the batches' ns/op.
+     */
+    rounds: { median: number; mean: number; samples: number[] }[];
     vsBaseline?: DeltaJson;
   };
 }
@@ -103,7 +107,13 @@ export interface KernelGroupJson {
   rates?: {
     cell: number;
     strategies: string;
-    timing: { median: number; ci: [number, number]; perRound: number[] };
+    timing: {
+      /** The cell's time per step as throughput: median over rounds of the round's mean. */
+      simNsPerStep: number;
+      median: number;
+      ci: [number, number];
+      perRound: number[];
+    };
   }[];
 }
 
@@ -192,7 +202,7 @@ function cellJson(r: CellResult, baselineLabel: string): CellJson {
       unit: 'ns/op',
       median: r.time.value,
       ci: [r.time.lo, r.time.hi],
-      rounds: r.rounds.map((x) => ({ median: x.median, samples: x.samples })),
+      rounds: r.rounds.map((x) => ({ median: x.median, mean: x.mean, samples: x.samples })),
       ...(d
         ? {
             vsBaseline: {
@@ -228,15 +238,18 @@ export function toJson(
     if (!('skipped' in kernel)) {
       g.rates = cells
         .filter((x) => x.case === c.case.label)
-        .map((x) => ({
-          cell: x.id,
-          strategies: x.strategies.label,
-          timing: pairedRate(
-            kernel.timing.nsPerStep,
-            x.timing.rounds.map((r) => r.median * x.opsPerStep),
-            seed,
-          ),
-        }));
+        .map((x) => {
+          // Throughput on both sides: the kernel's is its elapsed time over its steps.
+          const sim = x.timing.rounds.map((r) => r.mean * x.opsPerStep);
+          return {
+            cell: x.id,
+            strategies: x.strategies.label,
+            timing: {
+              simNsPerStep: median(sim),
+              ...pairedRate(kernel.timing.nsPerStep, sim, seed),
+            },
+          };
+        });
     }
     groups.push(g);
   }
@@ -466,7 +479,7 @@ export function formatCsv(doc: RunJson): string {
 export function formatKernelComparison(doc: RunJson): string {
   const lines: string[] = [
     '',
-    'simulated vs real kernel (time per step; rate = kernel time / simulated time, paired by round)',
+    'simulated vs real kernel (time per step as throughput, GC included; rate = kernel time / simulated time, paired by round)',
   ];
   for (const g of doc.groups ?? []) {
     const k = g.kernel;
@@ -482,8 +495,8 @@ export function formatKernelComparison(doc: RunJson): string {
     for (const r of g.rates ?? []) {
       const c = doc.cells.find((x) => x.id === r.cell);
       if (!c) continue;
-      const sim = c.timing.median * c.opsPerStep;
       const rt = r.timing;
+      const sim = rt.simNsPerStep;
       lines.push(
         `  ${r.strategies.padEnd(12)} ${formatNs(sim).padStart(10)} per ${c.unit}   ${rt.median.toFixed(2)}× the kernel's rate [${rt.ci[0].toFixed(2)} … ${rt.ci[1].toFixed(2)}]`,
       );

@@ -70,6 +70,12 @@ export interface Round {
   /** ns per operation, one per batch, in the order run. */
   samples: number[];
   median: number;
+  /**
+   * ns per operation over the whole round: its total time over its total
+   * operations (throughput). Unlike the median of the batches it keeps the
+   * batches a GC pause fell into.
+   */
+  mean: number;
 }
 
 export interface CellResult {
@@ -257,6 +263,8 @@ function timeRound(t: Timer, seed: number, warmupMs: number): Round {
   let pos = steps;
   let k = 0;
   let last = 0;
+  let sumNs = 0;
+  let sumSteps = 0;
   const samples: number[] = [];
   const fresh = () => {
     inst = workload.create(params, seed);
@@ -295,12 +303,20 @@ function timeRound(t: Timer, seed: number, warmupMs: number): Round {
       },
       afterEach(mode) {
         pos += k;
-        if (mode === 'run') samples.push(round3((last * 1e6) / opsPerStep));
+        if (mode === 'run') {
+          samples.push(round3((last * 1e6) / opsPerStep));
+          sumNs += last * 1e6 * k;
+          sumSteps += k;
+        }
       },
     },
   );
   bench.runSync();
-  return { samples, median: median(samples) };
+  return {
+    samples,
+    median: median(samples),
+    mean: sumSteps > 0 ? round3(sumNs / sumSteps / opsPerStep) : Number.NaN,
+  };
 }
 
 function round3(x: number): number {
