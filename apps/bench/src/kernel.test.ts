@@ -139,6 +139,28 @@ describe.skipIf(!gcc)('kernel baseline on this machine (gcc present)', () => {
     expect(r.nsPerStep).toBeGreaterThan(0);
   });
 
+  it('times mmap-churn in cycles of the steps of a case from a fresh setup; other programs ignore steps', async () => {
+    const r = await kernelBaseline(
+      'mmap-churn',
+      { mappings: 64 },
+      { iterations: 100, steps: 30, seed: 3 },
+    );
+    if (isSkipped(r)) throw new Error(r.skipped);
+    // ceil(100 / 30) = 4 cycles of 30 steps: 120 timed steps in all.
+    expect(r.argv).toEqual(['30', '3', '64', '1', '32', '4']);
+    expect(r.raw.cycles).toBe(4);
+    expect(r.iterations).toBe(120);
+    expect(r.nsPerStep).toBeCloseTo(r.elapsedNs / 120);
+    // As many steps as the run, or more: one go, no CYCLES argument.
+    const one = await kernelBaseline('mmap-churn', { mappings: 64 }, { iterations: 50, steps: 80 });
+    if (isSkipped(one)) throw new Error(one.skipped);
+    expect(one.argv).toEqual(['50', '1', '64', '1', '32']);
+    expect(one.raw.cycles).toBe(1);
+    const fork = await kernelBaseline('fork', { vmas: 50 }, { iterations: 3, steps: 1 });
+    if (isSkipped(fork)) throw new Error(fork.skipped);
+    expect(fork.argv[0]).toBe('3');
+  });
+
   it('runs the other programs with tiny sizes', async () => {
     const fork = await kernelBaseline('fork', { vmas: 200 }, { iterations: 3 });
     if (isSkipped(fork)) throw new Error(fork.skipped);
@@ -156,7 +178,7 @@ describe.skipIf(!gcc)('kernel baseline on this machine (gcc present)', () => {
     if (isSkipped(exec)) throw new Error(exec.skipped);
     expect(exec.iterations).toBe(2);
   });
-  it('vmalab bench --kernel runs the program for the steps of the case, once per round', async () => {
+  it('vmalab bench --kernel runs the program once per round, mmap-churn in cycles of the case steps', async () => {
     let out = '';
     const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
       out += String(s);
@@ -172,7 +194,7 @@ describe.skipIf(!gcc)('kernel baseline on this machine (gcc present)', () => {
         '--steps',
         '30',
         '--rounds',
-        '3',
+        '2',
         '--time',
         '1',
         '--warmup',
@@ -188,9 +210,10 @@ describe.skipIf(!gcc)('kernel baseline on this machine (gcc present)', () => {
     const doc = JSON.parse(out) as RunJson;
     const k = doc.groups?.[0]?.kernel;
     if (!k || 'skipped' in k) throw new Error(`no kernel baseline: ${JSON.stringify(k)}`);
-    expect(k.iterations).toBe(30);
-    expect(k.argv.slice(0, 3)).toEqual(['30', '1', '16']);
-    expect(k.timing.nsPerStep).toHaveLength(3);
-    expect(doc.groups?.[0]?.rates?.[0]?.timing.perRound).toHaveLength(3);
+    // Cycles of the case's 30 steps from a fresh setup, about 200,000 steps per run.
+    expect(k.argv).toEqual(['30', '1', '16', '1', '32', String(Math.ceil(200_000 / 30))]);
+    expect(k.iterations).toBe(30 * Math.ceil(200_000 / 30));
+    expect(k.timing.nsPerStep).toHaveLength(2);
+    expect(doc.groups?.[0]?.rates?.[0]?.timing.perRound).toHaveLength(2);
   });
 });

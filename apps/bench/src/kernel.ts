@@ -41,6 +41,14 @@ interface KernelProgram {
   unsupported?(p: KernelParams): string | undefined;
   /** The most steps the program can run for these parameters. */
   maxIterations?(p: KernelParams): number;
+  /**
+   * The program takes CYCLES after its extra arguments: it repeats setup,
+   * ITERATIONS timed steps and cleanup, each cycle from the same seed. For a
+   * workload whose steps change as it goes (mmap-churn fragments), so that a
+   * case's steps from a fresh start can be timed as the simulation times
+   * them: in cycles, over a long enough run.
+   */
+  cycles?: boolean;
 }
 
 /** A number parameter (numbers or decimal strings, as flag parsers give them), else the workload's default. */
@@ -66,6 +74,7 @@ export const KERNEL_PROGRAMS: Readonly<Record<string, KernelProgram>> = {
       String(num(p, 'minKiB', 1)),
       String(num(p, 'maxKiB', 32)),
     ],
+    cycles: true,
   },
   'thread-stacks': {
     source: 'thread-stacks',
@@ -231,8 +240,12 @@ export async function runKernelProgram(
 /**
  * Runs `workload` with `params` (a WorkloadInstance's resolved `params`) as a
  * C program on this machine's kernel. `iterations` = steps to time (default:
- * about a second's worth); `seed` is passed on (the programs use their own
- * PRNG, so the shape matches the workload, not the exact random sequence).
+ * about a second's worth). `steps` = the simulated case's steps: a program
+ * with `cycles` then times cycles of exactly that many steps, each from a
+ * fresh setup, `iterations` in all (rounded up to whole cycles); the others
+ * ignore it (their steps are alike from first to last). `seed` is passed on
+ * (the programs use their own PRNG, so the shape matches the workload, not
+ * the exact random sequence).
  *
  * Returns `{ skipped }` — one line for the user — when there is no Linux, no
  * gcc, no C program for the workload, or the kernel refuses the experiment.
@@ -240,7 +253,7 @@ export async function runKernelProgram(
 export async function kernelBaseline(
   workload: string,
   params: KernelParams = {},
-  options: { iterations?: number; seed?: number; timeoutMs?: number } = {},
+  options: { iterations?: number; steps?: number; seed?: number; timeoutMs?: number } = {},
 ): Promise<KernelBaseline | Skipped> {
   const program = KERNEL_PROGRAMS[workload];
   if (!program) {
@@ -252,11 +265,15 @@ export async function kernelBaseline(
   if (why) return { skipped: why };
   const unsupported = program.unsupported?.(params);
   if (unsupported) return { skipped: `kernel baseline skipped: ${unsupported}` };
-  const iterations = Math.min(
-    Math.max(1, Math.floor(options.iterations ?? program.defaultIterations)),
-    program.maxIterations?.(params) ?? Number.POSITIVE_INFINITY,
-  );
+  const total = Math.max(1, Math.floor(options.iterations ?? program.defaultIterations));
+  const steps = options.steps === undefined ? undefined : Math.max(1, Math.floor(options.steps));
+  // Cycles of the case's steps, about `total` steps in all; or `total` steps in one go.
+  const cycled = program.cycles === true && steps !== undefined && steps < total;
+  const iterations = cycled
+    ? (steps as number)
+    : Math.min(total, program.maxIterations?.(params) ?? Number.POSITIVE_INFINITY);
   const args = [String(iterations), String(options.seed ?? 1), ...program.extraArgs(params)];
+  if (cycled) args.push(String(Math.ceil(total / iterations)));
   try {
     const r = await runKernelProgram(program.source, args, options.timeoutMs);
     return { ...r, workload, kernel: release() };
