@@ -51,7 +51,7 @@ describe('kernel baseline over rounds', () => {
     expect(k.timing.ci[1]).toBeGreaterThanOrEqual(600);
     expect(k.timing.ci[1]).toBeLessThanOrEqual(700);
     expect(k.timing.raw).toHaveLength(3);
-    expect(k).toMatchObject({ program: 'mmap-churn', iterations: 10, kernel: '6.18' });
+    expect(k).toMatchObject({ program: 'mmap-churn', iterations: 10, cycles: 1, kernel: '6.18' });
   });
 
   it('is skipped if any run was, and absent without runs', () => {
@@ -213,6 +213,7 @@ describe.skipIf(!gcc)('kernel baseline on this machine (gcc present)', () => {
     // Cycles of the case's 30 steps from a fresh setup, about 200,000 steps per run.
     expect(k.argv).toEqual(['30', '1', '16', '1', '32', String(Math.ceil(200_000 / 30))]);
     expect(k.iterations).toBe(30 * Math.ceil(200_000 / 30));
+    expect(k.cycles).toBe(Math.ceil(200_000 / 30));
     expect(k.timing.nsPerStep).toHaveLength(2);
     expect(doc.groups?.[0]?.rates?.[0]?.timing.perRound).toHaveLength(2);
   });

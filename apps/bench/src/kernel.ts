@@ -302,8 +302,10 @@ export interface KernelRounds {
   unit: string;
   /** `os.release()` of the machine it ran on. */
   kernel: string;
-  /** Steps each run timed. */
+  /** Steps each run timed (in all its cycles). */
   iterations: number;
+  /** Cycles of setup + timed steps each run made (1 but for mmap-churn's). */
+  cycles: number;
   argv: string[];
   timing: {
     /** ns per step, one per round, in round order. */
@@ -338,6 +340,7 @@ export function combineKernelRuns(
     unit: k.unit,
     kernel: k.kernel,
     iterations: k.iterations,
+    cycles: typeof k.raw.cycles === 'number' && k.raw.cycles > 1 ? k.raw.cycles : 1,
     argv: k.argv,
     timing: { nsPerStep: ns, median: est.value, ci: [est.lo, est.hi], raw: ok.map((r) => r.raw) },
   };

@@ -490,7 +490,7 @@ export function formatKernelComparison(doc: RunJson): string {
     const t = k.timing;
     const n = t.nsPerStep.length;
     lines.push(
-      `${g.case}: kernel ${k.kernel} (${k.program}, ${k.iterations} ${k.unit}s × ${n} run${n === 1 ? '' : 's'}, one after each round): ${formatNs(t.median)} per ${k.unit} [${formatNs(t.ci[0])} … ${formatNs(t.ci[1])}]`,
+      `${g.case}: kernel ${k.kernel} (${k.program}, ${k.cycles > 1 ? `${k.cycles} cycles of ${k.iterations / k.cycles}` : k.iterations} ${k.unit}s × ${n} run${n === 1 ? '' : 's'}, one after each round): ${formatNs(t.median)} per ${k.unit} [${formatNs(t.ci[0])} … ${formatNs(t.ci[1])}]`,
     );
     for (const r of g.rates ?? []) {
       const c = doc.cells.find((x) => x.id === r.cell);
