@@ -482,6 +482,35 @@ describe('RbTreeIndex: gaps', () => {
   });
 });
 
+describe('RbTreeIndex: removed nodes hold no links', () => {
+  // A removed node that the GC promoted would keep what it links to alive
+  // through scavenges (2 KB promoted per mmap-churn iteration before).
+  const unlinked = (n: RbNode) => {
+    const nil = n.next;
+    expect(nil.vma.end).toBe(0); // the sentinel
+    for (const l of [n.prev, n.parent, n.left, n.right]) expect(l).toBe(nil);
+  };
+
+  it('remove clears the node of every link, and a later insert relinks it', () => {
+    const { index, a, b, c } = abc();
+    index.remove(b);
+    unlinked(nodeOf(b));
+    index.remove(c);
+    unlinked(nodeOf(c));
+    index.insert(b);
+    expect(nodeOf(a).next).toBe(nodeOf(b));
+    expect(nodeOf(b).prev).toBe(nodeOf(a));
+    index.validate();
+  });
+
+  it('clear (exit) clears every node of its links', () => {
+    const { index, a, b, c } = abc();
+    index.clear();
+    for (const v of [a, b, c]) unlinked(nodeOf(v));
+    expect([...index]).toEqual([]);
+  });
+});
+
 describe('RbTreeIndex: misuse and validate()', () => {
   it('rejects VMAs that are not in this tree, overlaps and bad ranges, changing nothing', () => {
     const { index, a, b } = abc();
