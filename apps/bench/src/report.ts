@@ -46,7 +46,7 @@ export interface StrategyJson {
 
 export interface DeltaJson {
   baseline: string;
-  /** median(cell) / median(baseline), both over round medians. */
+  /** median(cell) / median(baseline), both over the rounds' throughputs. */
   ratio: number;
   ci: [number, number];
   /** Mann–Whitney U, two-sided. */
@@ -86,7 +86,7 @@ export interface CellJson {
   };
   timing: {
     unit: 'ns/op';
-    /** Median of the round medians. */
+    /** Median over rounds of the round's throughput (`rounds[].mean`). */
     median: number;
     /** Bootstrap 95 % CI of that median. */
     ci: [number, number];
@@ -273,7 +273,7 @@ export function toJson(
       timeMs: run.options.timeMs,
       warmupMs: run.options.warmupMs,
       seed: run.options.seed,
-      statistic: 'median over rounds of the per-round median ns/op',
+      statistic: 'median over rounds of the round throughput (total ns / total ops)',
       ciLevel: 0.95,
     },
     environment: env,

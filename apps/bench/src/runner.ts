@@ -62,7 +62,7 @@ export interface RunOptions {
 export type RunEvent =
   | { type: 'start'; cells: number; rounds: number }
   | { type: 'check'; case: WorkloadCase }
-  | { type: 'round'; cell: Cell; round: number; medianNs: number; done: number; total: number }
+  | { type: 'round'; cell: Cell; round: number; meanNs: number; done: number; total: number }
   | { type: 'kernel'; case: WorkloadCase; round: number }
   | { type: 'cell'; result: CellResult; done: number; total: number };
 
@@ -89,7 +89,7 @@ export interface CellResult {
   /** Totals / (steps × opsPerStep); histograms divided element-wise. */
   perOp: CountersSnapshot;
   rounds: Round[];
-  /** Median of the round medians (ns per op) with its bootstrap CI. */
+  /** Median over rounds of the round's throughput (ns per op), with its bootstrap CI. */
   time: Estimate;
   /** This cell against the baseline cell of its case (absent for the baseline itself). */
   vsBaseline?: Delta;
@@ -361,14 +361,14 @@ export async function runMatrix(matrix: Matrix, opts: RunOptions): Promise<RunRe
         const t = timers[(i + r) % timers.length] as Timer;
         const round = timeRound(t, opts.seed, opts.warmupMs);
         t.rounds.push(round);
-        t.stepMs = (round.median * t.opsPerStep) / 1e6;
+        t.stepMs = (round.mean * t.opsPerStep) / 1e6;
         sizeTimer(t, opts.timeMs, c.steps);
         doneRounds++;
         emit({
           type: 'round',
           cell: t.cell,
           round: r,
-          medianNs: round.median,
+          meanNs: round.mean,
           done: doneRounds,
           total,
         });
@@ -383,7 +383,7 @@ export async function runMatrix(matrix: Matrix, opts: RunOptions): Promise<RunRe
 
     const results: CellResult[] = checks.map((ch, i) => {
       const t = timers[i] as Timer;
-      const medians = t.rounds.map((x) => x.median);
+      const values = t.rounds.map((x) => x.mean);
       return {
         cell: ch.cell,
         placement: ch.placement,
@@ -393,16 +393,16 @@ export async function runMatrix(matrix: Matrix, opts: RunOptions): Promise<RunRe
         counters: ch.counters,
         perOp: ch.perOp,
         rounds: t.rounds,
-        time: bootstrapCI(medians, median, { seed: opts.seed }),
+        time: bootstrapCI(values, median, { seed: opts.seed }),
       };
     });
     const baseline = results.find((x) => x.cell.set === matrix.baseline);
     if (baseline) {
-      const b = baseline.rounds.map((x) => x.median);
+      const b = baseline.rounds.map((x) => x.mean);
       for (const x of results) {
         if (x === baseline) continue;
         x.vsBaseline = compareSamples(
-          x.rounds.map((y) => y.median),
+          x.rounds.map((y) => y.mean),
           b,
           { seed: opts.seed },
         );

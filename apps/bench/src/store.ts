@@ -106,7 +106,8 @@ export interface Comparison {
   envDiffs: string[];
 }
 
-const roundMedians = (c: CellJson) => c.timing.rounds.map((r) => r.median);
+/** A cell's round values: throughput; a run saved before rounds had `mean`, their medians. */
+const roundMedians = (c: CellJson) => c.timing.rounds.map((r) => r.mean ?? r.median);
 
 export function compareRuns(a: RunJson, b: RunJson, seed = 1): Comparison {
   const byKey = new Map(b.cells.map((c) => [c.key, c]));
