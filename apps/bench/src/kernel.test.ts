@@ -13,7 +13,7 @@ import {
   parseKernelOutput,
   runKernelProgram,
 } from './kernel.js';
-import type { RunJson } from './report.js';
+import { formatKernelComparison, type RunJson } from './report.js';
 
 function hasGcc(): boolean {
   if (process.platform !== 'linux') return false;
@@ -59,6 +59,18 @@ describe('kernel baseline over rounds', () => {
     expect(combineKernelRuns([fakeRun(1), { skipped: 'no gcc' }], 1)).toEqual({
       skipped: 'no gcc',
     });
+  });
+
+  it('names the kernel runs with the unit in the plural', () => {
+    const k = combineKernelRuns([{ ...fakeRun(4e6), unit: 'pass', iterations: 3 }], 1);
+    if (k === undefined || isSkipped(k)) throw new Error('expected runs');
+    const doc = {
+      groups: [{ case: 'madvise', kernel: k, rates: [] }],
+      cells: [],
+    } as unknown as RunJson;
+    expect(formatKernelComparison(doc)).toContain(
+      '(mmap-churn, 3 passes × 1 run, one after each round): 4.00 ms per pass',
+    );
   });
 
   it('pairs the rate by round: a slow spell on both sides cancels', () => {

@@ -470,6 +470,11 @@ export function formatCsv(doc: RunJson): string {
   return `${[head, ...rows].map((r) => r.map(csvField).join(',')).join('\n')}\n`;
 }
 
+/** A unit's plural: `iterations`, `passes`. */
+function plural(unit: string): string {
+  return /(s|sh|ch|x)$/.test(unit) ? `${unit}es` : `${unit}s`;
+}
+
 /**
  * `--kernel`: for each workload case, the real kernel's time per step beside
  * each strategy set's simulated time per step, and how many times the
@@ -490,7 +495,7 @@ export function formatKernelComparison(doc: RunJson): string {
     const t = k.timing;
     const n = t.nsPerStep.length;
     lines.push(
-      `${g.case}: kernel ${k.kernel} (${k.program}, ${k.cycles > 1 ? `${k.cycles} cycles of ${k.iterations / k.cycles}` : k.iterations} ${k.unit}s × ${n} run${n === 1 ? '' : 's'}, one after each round): ${formatNs(t.median)} per ${k.unit} [${formatNs(t.ci[0])} … ${formatNs(t.ci[1])}]`,
+      `${g.case}: kernel ${k.kernel} (${k.program}, ${k.cycles > 1 ? `${k.cycles} cycles of ${k.iterations / k.cycles}` : k.iterations} ${plural(k.unit)} × ${n} run${n === 1 ? '' : 's'}, one after each round): ${formatNs(t.median)} per ${k.unit} [${formatNs(t.ci[0])} … ${formatNs(t.ci[1])}]`,
     );
     for (const r of g.rates ?? []) {
       const c = doc.cells.find((x) => x.id === r.cell);
