@@ -124,6 +124,12 @@ export class CellFailedError extends Error {
 const TARGET_SAMPLE_MS = 0.1;
 /** Upper bound on cycles per round, whatever `timeMs` asks. */
 const MAX_CYCLES = 10_000;
+/**
+ * A cell's first round warms up at least this long (when warm-up is on): V8
+ * needed 300–500 ms of mmap-churn on linux-6.8 before its code was optimized,
+ * and with 20 ms the first round ran at 1.5–6× the later ones.
+ */
+const FIRST_ROUND_WARMUP_MS = 400;
 
 export function placementClass(set: StrategySet): string {
   const f = set.finder;
@@ -359,7 +365,11 @@ export async function runMatrix(matrix: Matrix, opts: RunOptions): Promise<RunRe
     for (let r = 0; r < opts.rounds; r++) {
       for (let i = 0; i < timers.length; i++) {
         const t = timers[(i + r) % timers.length] as Timer;
-        const round = timeRound(t, opts.seed, opts.warmupMs);
+        const warmup =
+          r === 0 && opts.warmupMs > 0
+            ? Math.max(opts.warmupMs, FIRST_ROUND_WARMUP_MS)
+            : opts.warmupMs;
+        const round = timeRound(t, opts.seed, warmup);
         t.rounds.push(round);
         t.stepMs = (round.mean * t.opsPerStep) / 1e6;
         sizeTimer(t, opts.timeMs, c.steps);
