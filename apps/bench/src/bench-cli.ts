@@ -187,7 +187,7 @@ export function registerBench(program: Command, ctx: CliContext, hooks: BenchHoo
     )
     .option(
       '--warmup <ms>',
-      `warm-up time per cell and round (default ${DEFAULTS.warmup}; a cell's first round at least 400 while JIT compilation settles; 0: none)`,
+      `warm-up time per cell and round (default ${DEFAULTS.warmup}; before its first round a cell also runs 400 ms untimed while JIT compilation settles; 0: no warm-up at all)`,
       nonNegative,
     )
     .option('--seed <n>', `workload seed (default ${DEFAULTS.seed})`, integer)

@@ -368,6 +368,35 @@ export const strategy = {
     expect(r.out).toBe('');
   });
 
+  it('warms each cell up before its first round, untimed, unless the warm-up is 0', async () => {
+    const churn = WORKLOADS.find((w) => w.name === 'mmap-churn');
+    if (!churn) throw new Error('no mmap-churn');
+    let created = 0;
+    const counted = {
+      ...churn,
+      create: (params: Parameters<typeof churn.create>[0], seed: number) => {
+        created++;
+        return churn.create(params, seed);
+      },
+    };
+    const m = await expandMatrix(
+      {
+        presets: ['linux-6.8'],
+        workloads: [{ name: 'mmap-churn', params: { mappings: [16] }, steps: 20 }],
+      },
+      [counted],
+    );
+    const opts = { rounds: 2, timeMs: 1, seed: 1 };
+    const cold = await runMatrix(m, { ...opts, warmupMs: 0 });
+    const coldCreated = created;
+    created = 0;
+    const warm = await runMatrix(m, { ...opts, warmupMs: 1 });
+    // The 400 ms pre-warm-up runs many whole cycles of 20 steps: fresh instances.
+    expect(created).toBeGreaterThan(coldCreated + 10);
+    // It counts nothing: the counters are those of the check run alone.
+    expect(warm.cases[0]?.cells[0]?.counters).toEqual(cold.cases[0]?.cells[0]?.counters);
+  });
+
   it('runs the kernel baseline once after each round and pairs the rates by round', async () => {
     const m = await expandMatrix(
       {

@@ -125,9 +125,12 @@ const TARGET_SAMPLE_MS = 0.1;
 /** Upper bound on cycles per round, whatever `timeMs` asks. */
 const MAX_CYCLES = 10_000;
 /**
- * A cell's first round warms up at least this long (when warm-up is on): V8
- * needed 300–500 ms of mmap-churn on linux-6.8 before its code was optimized,
- * and with 20 ms the first round ran at 1.5–6× the later ones.
+ * Before its first round a cell runs its workload (setup and steps) for this
+ * long by the wall clock, untimed, when warm-up is on: V8 needed 300–500 ms of
+ * mmap-churn on linux-6.8 before its code was optimized, and with only the
+ * 20 ms warm-up the first round ran at 1.5–6× the later ones. (Wall clock, not
+ * tinybench's warm-up: that counts timed steps only, and a fork cell's setup
+ * is most of its time.)
  */
 const FIRST_ROUND_WARMUP_MS = 400;
 
@@ -261,6 +264,17 @@ function sizeTimer(t: Timer, timeMs: number, steps: number): void {
 }
 
 /** One round of one cell: a tinybench task over whole cycles of the workload. */
+/** Runs the cell's workload — fresh instances, setup and steps — for `ms` ms of wall clock. */
+function preWarm(t: Timer, seed: number, ms: number): void {
+  const { workload, params, steps } = t.cell.case;
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    const inst = workload.create(params, seed);
+    const mm = inst.setup(mmFactory(t.cell.set, new Counters(), inst));
+    for (let i = 0; i < steps && performance.now() < end; i++) inst.step(mm);
+  }
+}
+
 function timeRound(t: Timer, seed: number, warmupMs: number): Round {
   const { workload, params, steps } = t.cell.case;
   const counters = new Counters();
@@ -365,11 +379,8 @@ export async function runMatrix(matrix: Matrix, opts: RunOptions): Promise<RunRe
     for (let r = 0; r < opts.rounds; r++) {
       for (let i = 0; i < timers.length; i++) {
         const t = timers[(i + r) % timers.length] as Timer;
-        const warmup =
-          r === 0 && opts.warmupMs > 0
-            ? Math.max(opts.warmupMs, FIRST_ROUND_WARMUP_MS)
-            : opts.warmupMs;
-        const round = timeRound(t, opts.seed, warmup);
+        if (r === 0 && opts.warmupMs > 0) preWarm(t, opts.seed, FIRST_ROUND_WARMUP_MS);
+        const round = timeRound(t, opts.seed, opts.warmupMs);
         t.rounds.push(round);
         t.stepMs = (round.mean * t.opsPerStep) / 1e6;
         sizeTimer(t, opts.timeMs, c.steps);
