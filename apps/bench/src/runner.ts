@@ -176,6 +176,12 @@ export function mmFactory(
     });
 }
 
+/** A fresh instance of the cell's workload, set up on a new address space of its strategies. */
+function startCell(cell: Cell, seed: number, counters: Counters) {
+  const inst = cell.case.workload.create(cell.case.params, seed);
+  return { inst, mm: inst.setup(mmFactory(cell.set, counters, inst)) };
+}
+
 interface CheckResult {
   /** /proc/PID/maps after the steps and after `finish`. */
   layouts: [string, string];
@@ -188,11 +194,10 @@ interface CheckResult {
 }
 
 export function checkRun(cell: Cell, seed: number): CheckResult {
-  const { workload, params, steps } = cell.case;
+  const { steps } = cell.case;
   const counters = new Counters();
   try {
-    const inst = workload.create(params, seed);
-    const mm = inst.setup(mmFactory(cell.set, counters, inst));
+    const { inst, mm } = startCell(cell, seed, counters);
     const before = counters.snapshot();
     const t0 = performance.now();
     for (let i = 0; i < steps; i++) inst.step(mm);
@@ -263,20 +268,18 @@ function sizeTimer(t: Timer, timeMs: number, steps: number): void {
   t.cycles = Math.min(MAX_CYCLES, Math.max(1, Math.round(timeMs / (stepMs * steps))));
 }
 
-/** One round of one cell: a tinybench task over whole cycles of the workload. */
 /** Runs the cell's workload — fresh instances, setup and steps — for `ms` ms of wall clock. */
-function preWarm(t: Timer, seed: number, ms: number): void {
-  const { workload, params, steps } = t.cell.case;
+function preWarm(cell: Cell, seed: number, ms: number): void {
   const end = performance.now() + ms;
   while (performance.now() < end) {
-    const inst = workload.create(params, seed);
-    const mm = inst.setup(mmFactory(t.cell.set, new Counters(), inst));
-    for (let i = 0; i < steps && performance.now() < end; i++) inst.step(mm);
+    const { inst, mm } = startCell(cell, seed, new Counters());
+    for (let i = 0; i < cell.case.steps && performance.now() < end; i++) inst.step(mm);
   }
 }
 
+/** One round of one cell: a tinybench task over whole cycles of the workload. */
 function timeRound(t: Timer, seed: number, warmupMs: number): Round {
-  const { workload, params, steps } = t.cell.case;
+  const { steps } = t.cell.case;
   const counters = new Counters();
   let inst: WorkloadInstance | undefined;
   let mm: AddressSpace | undefined;
@@ -287,8 +290,7 @@ function timeRound(t: Timer, seed: number, warmupMs: number): Round {
   let sumSteps = 0;
   const samples: number[] = [];
   const fresh = () => {
-    inst = workload.create(params, seed);
-    mm = inst.setup(mmFactory(t.cell.set, counters, inst));
+    ({ inst, mm } = startCell(t.cell, seed, counters));
     pos = 0;
   };
   const batchesPerCycle = Math.ceil(steps / t.batch);
@@ -379,7 +381,7 @@ export async function runMatrix(matrix: Matrix, opts: RunOptions): Promise<RunRe
     for (let r = 0; r < opts.rounds; r++) {
       for (let i = 0; i < timers.length; i++) {
         const t = timers[(i + r) % timers.length] as Timer;
-        if (r === 0 && opts.warmupMs > 0) preWarm(t, opts.seed, FIRST_ROUND_WARMUP_MS);
+        if (r === 0 && opts.warmupMs > 0) preWarm(t.cell, opts.seed, FIRST_ROUND_WARMUP_MS);
         const round = timeRound(t, opts.seed, opts.warmupMs);
         t.rounds.push(round);
         t.stepMs = (round.mean * t.opsPerStep) / 1e6;
